@@ -1,0 +1,72 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { type ApiKey, findActiveKeyByToken, recordKeyUse, registerKeyRoutes } from "./modules/keys/index.js";
+import { registerShopRoutes } from "./modules/shops/index.js";
+import type { AppDeps } from "./platform/deps.js";
+import { type Caller, registerAuth } from "./platform/http/auth.js";
+import { registerIdempotency } from "./platform/http/idempotency.js";
+import { registerObservability } from "./platform/http/observability.js";
+import { registerOpenApi } from "./platform/http/openapi.js";
+import { registerProblemHandlers } from "./platform/http/problem.js";
+import { createRateLimiter } from "./platform/http/rate-limit.js";
+import { validatorCompiler } from "./platform/http/validation.js";
+import { newId } from "./platform/ids.js";
+
+const requestIdPattern = /^[\w.:-]{1,128}$/;
+const keyUseRecordIntervalMs = 60_000;
+
+/** Resolves bearer tokens to callers and records key use at most once a minute per key per process. */
+function keyResolver(deps: AppDeps): (token: string) => Promise<Caller | undefined> {
+  const lastRecorded = new Map<string, number>();
+  return async (token) => {
+    const key: ApiKey | undefined = await findActiveKeyByToken(deps.database.db, token);
+    if (!key) return undefined;
+    const now = deps.clock.now();
+    const previous = lastRecorded.get(key.id) ?? (key.lastUsedAt ? new Date(key.lastUsedAt).getTime() : 0);
+    if (now.getTime() - previous >= keyUseRecordIntervalMs) {
+      lastRecorded.set(key.id, now.getTime());
+      await recordKeyUse(deps.database.db, key, now);
+    }
+    return { shopId: key.shopId, keyId: key.id, kind: key.kind };
+  };
+}
+
+/** Composes the HTTP server: platform plumbing first, then each module's routes. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers["x-request-id"];
+      return typeof incoming === "string" && requestIdPattern.test(incoming) ? incoming : newId("request");
+    },
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  // The API speaks JSON only; any other body is 415 rather than a string the schema then rejects.
+  app.removeContentTypeParser("text/plain");
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+
+  registerProblemHandlers(app);
+  await registerOpenApi(app);
+  registerObservability(app, deps);
+  registerAuth(app, {
+    resolveKey: keyResolver(deps),
+    rateLimiter:
+      config.rateLimitPerSecond > 0
+        ? createRateLimiter({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst, clock: deps.clock })
+        : null,
+  });
+  registerIdempotency(app, deps);
+
+  registerShopRoutes(app, deps);
+  registerKeyRoutes(app, deps);
+
+  await app.ready();
+  return app;
+}

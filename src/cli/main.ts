@@ -1,0 +1,194 @@
+import { Command, Option } from "commander";
+import { createApiKey, listApiKeys, revokeApiKey } from "../modules/keys/index.js";
+import { createShopWithKeys, getShop, listShops } from "../modules/shops/index.js";
+import { ConfigError } from "../platform/config.js";
+import { openDatabase } from "../platform/db/database.js";
+import { migrateToLatest, migrationStatus } from "../platform/db/migrate.js";
+import { withTransaction } from "../platform/db/transaction.js";
+import { AppError } from "../platform/errors.js";
+import { clock, describeError, print, readConfig, UsageError, withDatabase } from "./context.js";
+import { serve } from "./serve.js";
+
+const program = new Command()
+  .name("laurel")
+  .description("Laurel: self-hosted loyalty and membership engine")
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command("serve")
+  .description("Run the HTTP API (and docs at /docs) on LAUREL_PORT, migrating the database first")
+  .action(async () => {
+    await serve(readConfig());
+  });
+
+program
+  .command("migrate")
+  .description("Apply pending database migrations (up) or list them (status)")
+  .addArgument(program.createArgument("[action]", "up or status").choices(["up", "status"]).default("up"))
+  .option("--json", "print JSON for scripts")
+  .action(async (action: "up" | "status", options: { json?: boolean }) => {
+    const database = openDatabase(readConfig().databaseUrl, { poolSize: 1 });
+    try {
+      if (action === "up") {
+        const applied = await migrateToLatest(database.db);
+        print(Boolean(options.json), { applied }, () =>
+          applied.length === 0 ? "Database is up to date." : `Applied: ${applied.join(", ")}`,
+        );
+      } else {
+        const states = await migrationStatus(database.db);
+        print(
+          Boolean(options.json),
+          states.map((state) => ({ name: state.name, applied_at: state.appliedAt })),
+          () =>
+            states
+              .map((state) => `${state.appliedAt ? "applied" : "pending"}  ${state.name}  ${state.appliedAt ?? ""}`)
+              .join("\n"),
+        );
+      }
+    } finally {
+      await database.close();
+    }
+  });
+
+const shops = program.command("shops").description("Create and list shops (tenants)");
+
+shops
+  .command("create")
+  .description("Create a shop with one secret and one publishable key (keys are shown once)")
+  .requiredOption("--name <name>", "shop name")
+  .requiredOption("--currency <code>", "base currency, ISO 4217 (e.g. EUR)")
+  .option("--timezone <zone>", "IANA time zone", "UTC")
+  .option("--locale <tag>", "default locale, BCP 47", "en")
+  .option("--json", "print JSON for scripts")
+  .action(async (options: { name: string; currency: string; timezone: string; locale: string; json?: boolean }) => {
+    const created = await withDatabase((database) =>
+      withTransaction(database, (trx) =>
+        createShopWithKeys(
+          trx,
+          {
+            name: options.name,
+            baseCurrency: options.currency,
+            timezone: options.timezone,
+            defaultLocale: options.locale,
+          },
+          clock.now(),
+        ),
+      ),
+    );
+    print(
+      Boolean(options.json),
+      {
+        shop: created.shop,
+        secret_key: { id: created.secretKey.key.id, token: created.secretKey.token },
+        publishable_key: { id: created.publishableKey.key.id, token: created.publishableKey.token },
+      },
+      () =>
+        [
+          `Created ${created.shop.name} (${created.shop.id}, ${created.shop.baseCurrency}).`,
+          `Secret key:      ${created.secretKey.token}`,
+          `Publishable key: ${created.publishableKey.token}`,
+          "The keys are shown only now.",
+        ].join("\n"),
+    );
+  });
+
+shops
+  .command("list")
+  .description("List every shop in this database")
+  .option("--json", "print JSON for scripts")
+  .action(async (options: { json?: boolean }) => {
+    const all = await withDatabase((database) => listShops(database.db));
+    print(Boolean(options.json), all, () =>
+      all.length === 0
+        ? "No shops yet."
+        : all.map((shop) => `${shop.id}  ${shop.baseCurrency}  ${shop.timezone}  ${shop.name}`).join("\n"),
+    );
+  });
+
+const keys = program.command("keys").description("Create, list and revoke a shop's API keys");
+const kindOption = new Option("--kind <kind>", "secret or publishable")
+  .choices(["secret", "publishable"])
+  .default("secret");
+
+keys
+  .command("create")
+  .description("Create an API key (shown once)")
+  .requiredOption("--shop <id>", "shop id")
+  .addOption(kindOption)
+  .option("--name <name>", "what the key is for", "Created with the CLI")
+  .option("--json", "print JSON for scripts")
+  .action(async (options: { shop: string; kind: "secret" | "publishable"; name: string; json?: boolean }) => {
+    const created = await withDatabase(async (database) => {
+      await getShop(database.db, options.shop);
+      return withTransaction(database, (trx) =>
+        createApiKey(trx, { shopId: options.shop, kind: options.kind, name: options.name }, clock.now()),
+      );
+    });
+    print(Boolean(options.json), { ...created.key, token: created.token }, () =>
+      [`Created ${created.key.kind} key ${created.key.id}:`, created.token, "It is shown only now."].join("\n"),
+    );
+  });
+
+keys
+  .command("list")
+  .description("List a shop's keys (never their tokens)")
+  .requiredOption("--shop <id>", "shop id")
+  .option("--all", "include revoked keys")
+  .option("--json", "print JSON for scripts")
+  .action(async (options: { shop: string; all?: boolean; json?: boolean }) => {
+    const all = await withDatabase(async (database) => {
+      await getShop(database.db, options.shop);
+      return listApiKeys(database.db, options.shop, { limit: 10_000, includeRevoked: Boolean(options.all) });
+    });
+    print(Boolean(options.json), all, () =>
+      all.length === 0
+        ? "No keys."
+        : all
+            .map((key) =>
+              [
+                key.id,
+                key.kind.padEnd(11),
+                `${key.displayPrefix}…`,
+                key.revokedAt ? `revoked ${key.revokedAt}` : "active",
+                key.name,
+              ].join("  "),
+            )
+            .join("\n"),
+    );
+  });
+
+keys
+  .command("revoke")
+  .description("Revoke a key at once (the CLI may revoke a shop's last secret key)")
+  .argument("<key-id>", "id of the key (key_…)")
+  .requiredOption("--shop <id>", "shop id")
+  .option("--json", "print JSON for scripts")
+  .action(async (keyId: string, options: { shop: string; json?: boolean }) => {
+    const key = await withDatabase((database) =>
+      withTransaction(database, (trx) =>
+        revokeApiKey(trx, { shopId: options.shop, keyId, keepLastSecret: false }, clock.now()),
+      ),
+    );
+    print(Boolean(options.json), key, () => `Revoked ${key.id} (${key.name}).`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const code = (error as { code?: string }).code;
+  if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help") {
+    process.exitCode = 0;
+  } else if (typeof code === "string" && code.startsWith("commander.")) {
+    process.exitCode = 2;
+  } else if (error instanceof ConfigError) {
+    process.stderr.write(`Configuration error: ${error.message}\n`);
+    process.exitCode = 2;
+  } else if (error instanceof AppError || error instanceof UsageError) {
+    process.stderr.write(`Error: ${describeError(error)}\n`);
+    process.exitCode = 1;
+  } else {
+    process.stderr.write(`Error: ${describeError(error)}\n`);
+    process.exitCode = 1;
+  }
+}

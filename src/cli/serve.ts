@@ -1,0 +1,73 @@
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "../app.js";
+import { createDemoShopIfEmpty, type ShopWithKeys } from "../modules/shops/index.js";
+import { systemClock } from "../platform/clock.js";
+import type { Config } from "../platform/config.js";
+import { openDatabase } from "../platform/db/database.js";
+import { migrateToLatest } from "../platform/db/migrate.js";
+import { createLogger } from "../platform/logger.js";
+
+function demoBanner(demo: ShopWithKeys, url: string): string {
+  const line = "=".repeat(78);
+  return [
+    line,
+    " Laurel created a demo shop. Its keys are shown only now: copy them.",
+    "",
+    `   Shop             ${demo.shop.name} (${demo.shop.id}, ${demo.shop.baseCurrency})`,
+    `   Secret key       ${demo.secretKey.token}`,
+    `   Publishable key  ${demo.publishableKey.token}`,
+    "",
+    ` Try it:  curl -H "Authorization: Bearer ${demo.secretKey.token}" ${url}/v1/shop`,
+    ` API reference: ${url}/docs`,
+    line,
+    "",
+  ].join("\n");
+}
+
+/**
+ * Starts the HTTP server: migrates the database, creates the demo shop on first start, listens,
+ * and on SIGTERM or SIGINT stops accepting connections, lets in-flight requests finish (up to
+ * LAUREL_SHUTDOWN_TIMEOUT_MS) and closes the database before exiting.
+ */
+export async function serve(config: Config): Promise<FastifyInstance> {
+  const logger = createLogger(config);
+  const database = openDatabase(config.databaseUrl);
+  const applied = await migrateToLatest(database.db);
+  if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
+
+  const app = await buildApp({ config, database, clock: systemClock, logger });
+  const address = await app.listen({ port: config.port, host: config.host });
+  const displayHost = config.host === "127.0.0.1" || config.host === "0.0.0.0" ? "localhost" : config.host;
+  const url = `http://${displayHost}:${(app.server.address() as { port: number }).port}`;
+
+  if (config.demoShop) {
+    const demo = await createDemoShopIfEmpty(database, systemClock.now());
+    if (demo) process.stdout.write(demoBanner(demo, url));
+  }
+  logger.info({ address, database: database.dialect }, `Laurel is listening on ${url} (API reference at ${url}/docs)`);
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, "shutting down: finishing in-flight requests");
+    const timer = setTimeout(() => {
+      logger.warn("in-flight requests did not finish in time; closing anyway");
+      app.server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    try {
+      await app.close();
+      await database.close();
+      logger.info("shutdown complete");
+      logger.flush();
+      process.exitCode = 0;
+    } catch (error) {
+      logger.error({ err: error }, "shutdown failed");
+      process.exitCode = 1;
+    }
+  };
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  return app;
+}

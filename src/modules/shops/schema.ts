@@ -1,0 +1,42 @@
+import { Type } from "typebox";
+import type { Shop } from "./repository.js";
+
+export const ShopResponse = Type.Object(
+  {
+    id: Type.String({ examples: ["shop_01JD3M8Q6V9KX2T4R7B5N0CZHE"] }),
+    object: Type.Literal("shop"),
+    name: Type.String({ examples: ["Kestrel Coffee"] }),
+    base_currency: Type.String({ description: "ISO 4217 code of the shop's currency", examples: ["EUR"] }),
+    timezone: Type.String({
+      description: "IANA time zone for days, birthdays and periods",
+      examples: ["Europe/Berlin"],
+    }),
+    default_locale: Type.String({ description: "BCP 47 tag for members without their own", examples: ["de-DE"] }),
+    created_at: Type.String({ format: "date-time" }),
+    updated_at: Type.String({ format: "date-time" }),
+  },
+  { $id: "Shop" },
+);
+
+export const UpdateShopBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    base_currency: Type.Optional(Type.String({ pattern: "^[A-Z]{3}$", description: "ISO 4217 code" })),
+    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "IANA time zone" })),
+    default_locale: Type.Optional(Type.String({ minLength: 2, maxLength: 35, description: "BCP 47 tag" })),
+  },
+  { additionalProperties: false, minProperties: 1, examples: [{ name: "Kestrel Coffee", timezone: "Europe/Berlin" }] },
+);
+
+export function toShopResponse(shop: Shop) {
+  return {
+    id: shop.id,
+    object: "shop" as const,
+    name: shop.name,
+    base_currency: shop.baseCurrency,
+    timezone: shop.timezone,
+    default_locale: shop.defaultLocale,
+    created_at: shop.createdAt,
+    updated_at: shop.updatedAt,
+  };
+}

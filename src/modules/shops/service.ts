@@ -1,0 +1,123 @@
+import type { Kysely } from "kysely";
+import type { DatabaseHandle } from "../../platform/db/database.js";
+import type { Database } from "../../platform/db/schema.js";
+import { type Tx, withTransaction } from "../../platform/db/transaction.js";
+import { AppError, type FieldError } from "../../platform/errors.js";
+import { newId } from "../../platform/ids.js";
+import { canonicalLocale, isCurrencyCode, isTimeZone } from "../../platform/intl.js";
+import { type CreatedApiKey, createApiKey } from "../keys/index.js";
+import type { Shop } from "./repository.js";
+import * as repository from "./repository.js";
+
+export type { Shop };
+
+export interface ShopSettingsInput {
+  name?: string | undefined;
+  baseCurrency?: string | undefined;
+  timezone?: string | undefined;
+  defaultLocale?: string | undefined;
+}
+
+/** Checks what JSON Schema cannot: that codes name a real currency, time zone and locale. */
+function checkSettings(input: ShopSettingsInput): { defaultLocale?: string } {
+  const errors: FieldError[] = [];
+  if (input.name !== undefined && input.name.trim() === "") {
+    errors.push({ pointer: "/body/name", message: "must not be blank" });
+  }
+  if (input.baseCurrency !== undefined && !isCurrencyCode(input.baseCurrency)) {
+    errors.push({
+      pointer: "/body/base_currency",
+      message: `"${input.baseCurrency}" is not an ISO 4217 currency code`,
+    });
+  }
+  if (input.timezone !== undefined && !isTimeZone(input.timezone)) {
+    errors.push({ pointer: "/body/timezone", message: `"${input.timezone}" is not an IANA time zone` });
+  }
+  const locale = input.defaultLocale === undefined ? undefined : canonicalLocale(input.defaultLocale);
+  if (input.defaultLocale !== undefined && locale === undefined) {
+    errors.push({ pointer: "/body/default_locale", message: `"${input.defaultLocale}" is not a BCP 47 language tag` });
+  }
+  if (errors.length > 0) {
+    throw new AppError("invalid_field_value", errors.map((error) => error.message).join("; "), { errors });
+  }
+  return locale === undefined ? {} : { defaultLocale: locale };
+}
+
+export interface NewShop {
+  name: string;
+  baseCurrency: string;
+  timezone?: string | undefined;
+  defaultLocale?: string | undefined;
+}
+
+export async function createShop(trx: Tx, input: NewShop, now: Date): Promise<Shop> {
+  const checked = checkSettings(input);
+  const timestamp = now.toISOString();
+  const row = {
+    id: newId("shop", now),
+    name: input.name.trim(),
+    base_currency: input.baseCurrency,
+    timezone: input.timezone ?? "UTC",
+    default_locale: checked.defaultLocale ?? "en",
+    created_at: timestamp,
+    updated_at: timestamp,
+  };
+  await repository.insertShop(trx, row);
+  return repository.toShop(row);
+}
+
+export interface ShopWithKeys {
+  shop: Shop;
+  secretKey: CreatedApiKey;
+  publishableKey: CreatedApiKey;
+}
+
+/** A new shop with one secret and one publishable key, as the CLI and first start create it. */
+export async function createShopWithKeys(trx: Tx, input: NewShop, now: Date): Promise<ShopWithKeys> {
+  const shop = await createShop(trx, input, now);
+  const secretKey = await createApiKey(trx, { shopId: shop.id, kind: "secret", name: "Default secret key" }, now);
+  const publishableKey = await createApiKey(
+    trx,
+    { shopId: shop.id, kind: "publishable", name: "Default publishable key" },
+    now,
+  );
+  return { shop, secretKey, publishableKey };
+}
+
+export async function getShop(db: Kysely<Database>, shopId: string): Promise<Shop> {
+  const row = await repository.findShop(db, shopId);
+  if (!row) throw new AppError("shop_not_found", `No shop ${shopId}`);
+  return repository.toShop(row);
+}
+
+export async function listShops(db: Kysely<Database>): Promise<Shop[]> {
+  return (await repository.listShops(db)).map(repository.toShop);
+}
+
+export async function updateShop(trx: Tx, shopId: string, input: ShopSettingsInput, now: Date): Promise<Shop> {
+  const checked = checkSettings(input);
+  await getShop(trx, shopId);
+  await repository.updateShop(trx, shopId, {
+    ...(input.name === undefined ? {} : { name: input.name.trim() }),
+    ...(input.baseCurrency === undefined ? {} : { base_currency: input.baseCurrency }),
+    ...(input.timezone === undefined ? {} : { timezone: input.timezone }),
+    ...(checked.defaultLocale === undefined ? {} : { default_locale: checked.defaultLocale }),
+    updated_at: now.toISOString(),
+  });
+  return getShop(trx, shopId);
+}
+
+/**
+ * On a database with no shop at all, creates "Demo Shop" with its keys so a first `npm start`
+ * has something to call. Returns undefined when any shop exists (the demo is made once).
+ */
+export async function createDemoShopIfEmpty(database: DatabaseHandle, now: Date): Promise<ShopWithKeys | undefined> {
+  return withTransaction(database, async (trx) => {
+    if ((await repository.countShops(trx)) > 0) return undefined;
+    return createShopWithKeys(
+      trx,
+      { name: "Demo Shop", baseCurrency: "USD", timezone: "UTC", defaultLocale: "en" },
+      now,
+    );
+  });
+}

@@ -1,0 +1,32 @@
+/** The one source of "now". Services never call `new Date()` themselves, so tests can move time. */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** A clock that stands still until told to move: for tests and for replaying history. */
+export class ManualClock implements Clock {
+  private current: number;
+
+  constructor(start: Date | string = "2026-01-01T00:00:00.000Z") {
+    this.current = new Date(start).getTime();
+  }
+
+  now(): Date {
+    return new Date(this.current);
+  }
+
+  set(to: Date | string): void {
+    this.current = new Date(to).getTime();
+  }
+
+  advance(milliseconds: number): void {
+    this.current += milliseconds;
+  }
+}
+
+/** Timestamps are stored as fixed-width ISO-8601 UTC text on both dialects so they sort and compare as strings. */
+export function toTimestamp(date: Date): string {
+  return date.toISOString();
+}

@@ -1,0 +1,47 @@
+import { type Kysely, type Migration, type MigrationResult, Migrator } from "kysely";
+import * as foundation from "./migrations/0001_foundation.js";
+import type { Database } from "./schema.js";
+
+/** Every migration, in order. Listed explicitly so the set is the same under tsx, a build and tests. */
+const migrations: Record<string, Migration> = {
+  "0001_foundation": foundation,
+};
+
+function migrator(db: Kysely<Database>): Migrator {
+  return new Migrator({ db, provider: { getMigrations: async () => migrations } });
+}
+
+export class MigrationError extends Error {
+  constructor(
+    readonly failed: string | undefined,
+    cause: unknown,
+  ) {
+    super(`migration ${failed ?? "(unknown)"} failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = "MigrationError";
+  }
+}
+
+/** Applies every pending migration; returns the names applied now (empty when up to date). */
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const { error, results } = await migrator(db).migrateToLatest();
+  if (error) {
+    const failed = results?.find((result: MigrationResult) => result.status === "Error");
+    throw new MigrationError(failed?.migrationName, error);
+  }
+  return (results ?? []).filter((result) => result.status === "Success").map((result) => result.migrationName);
+}
+
+export interface MigrationState {
+  name: string;
+  appliedAt: string | null;
+}
+
+export async function migrationStatus(db: Kysely<Database>): Promise<MigrationState[]> {
+  const known = await migrator(db).getMigrations();
+  return known.map((migration) => ({
+    name: migration.name,
+    appliedAt: migration.executedAt ? migration.executedAt.toISOString() : null,
+  }));
+}

@@ -1,0 +1,81 @@
+/**
+ * One error type for everything a service or the HTTP layer refuses on purpose. Each code has one
+ * HTTP status (the table below), and the error handler turns it into application/problem+json.
+ */
+export const errorStatuses = {
+  validation_failed: 400,
+  malformed_json: 400,
+  invalid_cursor: 400,
+  missing_api_key: 401,
+  invalid_api_key: 401,
+  secret_key_required: 403,
+  route_not_found: 404,
+  shop_not_found: 404,
+  key_not_found: 404,
+  method_not_allowed: 405,
+  idempotency_key_reused: 409,
+  idempotency_request_in_progress: 409,
+  last_secret_key: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  invalid_field_value: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  not_ready: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatuses;
+
+const titles: Record<ErrorCode, string> = {
+  validation_failed: "The request is not valid",
+  malformed_json: "The request body is not valid JSON",
+  invalid_cursor: "The pagination cursor is not valid",
+  missing_api_key: "An API key is required",
+  invalid_api_key: "The API key is not valid",
+  secret_key_required: "This endpoint needs a secret key",
+  route_not_found: "No such endpoint",
+  shop_not_found: "Shop not found",
+  key_not_found: "API key not found",
+  method_not_allowed: "Method not allowed",
+  idempotency_key_reused: "Idempotency key already used with a different request",
+  idempotency_request_in_progress: "A request with this idempotency key is still in progress",
+  last_secret_key: "The last active secret key cannot be revoked",
+  payload_too_large: "The request body is too large",
+  unsupported_media_type: "Unsupported content type",
+  invalid_field_value: "A field has a value Laurel cannot accept",
+  rate_limited: "Too many requests",
+  internal_error: "Internal error",
+  not_ready: "Not ready",
+};
+
+/** One invalid field, addressed by a JSON pointer into the request (`/body/name`). */
+export interface FieldError {
+  pointer: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly title: string;
+  readonly errors: FieldError[] | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    options: { errors?: FieldError[]; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(detail ?? titles[code], options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.status = errorStatuses[code];
+    this.title = titles[code];
+    this.errors = options.errors;
+    this.headers = options.headers;
+  }
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}
