@@ -4,9 +4,6 @@ import { type DatabaseHandle, openDatabase } from "../platform/db/database.js";
 import { migrateToLatest } from "../platform/db/migrate.js";
 import { AppError } from "../platform/errors.js";
 
-/** Thrown for bad command-line input; main prints the message and exits 1. */
-export class UsageError extends Error {}
-
 export function readConfig(): Config {
   return loadConfig(environmentWithDotenv());
 }

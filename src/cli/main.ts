@@ -1,12 +1,14 @@
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { createApiKey, listApiKeys, revokeApiKey } from "../modules/keys/index.js";
+// The API's own mappers, so --json prints exactly what the HTTP API returns for the same objects.
+import { toApiKeyResponse } from "../modules/keys/schema.js";
 import { createShopWithKeys, getShop, listShops } from "../modules/shops/index.js";
+import { toShopResponse } from "../modules/shops/schema.js";
 import { ConfigError } from "../platform/config.js";
 import { openDatabase } from "../platform/db/database.js";
 import { migrateToLatest, migrationStatus } from "../platform/db/migrate.js";
 import { withTransaction } from "../platform/db/transaction.js";
-import { AppError } from "../platform/errors.js";
-import { clock, describeError, print, readConfig, UsageError, withDatabase } from "./context.js";
+import { clock, describeError, print, readConfig, withDatabase } from "./context.js";
 import { serve } from "./serve.js";
 
 const program = new Command()
@@ -79,7 +81,7 @@ shops
     print(
       Boolean(options.json),
       {
-        shop: created.shop,
+        shop: toShopResponse(created.shop),
         secret_key: { id: created.secretKey.key.id, token: created.secretKey.token },
         publishable_key: { id: created.publishableKey.key.id, token: created.publishableKey.token },
       },
@@ -99,7 +101,7 @@ shops
   .option("--json", "print JSON for scripts")
   .action(async (options: { json?: boolean }) => {
     const all = await withDatabase((database) => listShops(database.db));
-    print(Boolean(options.json), all, () =>
+    print(Boolean(options.json), all.map(toShopResponse), () =>
       all.length === 0
         ? "No shops yet."
         : all.map((shop) => `${shop.id}  ${shop.baseCurrency}  ${shop.timezone}  ${shop.name}`).join("\n"),
@@ -125,7 +127,7 @@ keys
         createApiKey(trx, { shopId: options.shop, kind: options.kind, name: options.name }, clock.now()),
       );
     });
-    print(Boolean(options.json), { ...created.key, token: created.token }, () =>
+    print(Boolean(options.json), { ...toApiKeyResponse(created.key), token: created.token }, () =>
       [`Created ${created.key.kind} key ${created.key.id}:`, created.token, "It is shown only now."].join("\n"),
     );
   });
@@ -141,7 +143,7 @@ keys
       await getShop(database.db, options.shop);
       return listApiKeys(database.db, options.shop, { limit: 10_000, includeRevoked: Boolean(options.all) });
     });
-    print(Boolean(options.json), all, () =>
+    print(Boolean(options.json), all.map(toApiKeyResponse), () =>
       all.length === 0
         ? "No keys."
         : all
@@ -170,23 +172,19 @@ keys
         revokeApiKey(trx, { shopId: options.shop, keyId, keepLastSecret: false }, clock.now()),
       ),
     );
-    print(Boolean(options.json), key, () => `Revoked ${key.id} (${key.name}).`);
+    print(Boolean(options.json), toApiKeyResponse(key), () => `Revoked ${key.id} (${key.name}).`);
   });
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  const code = (error as { code?: string }).code;
-  if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help") {
-    process.exitCode = 0;
-  } else if (typeof code === "string" && code.startsWith("commander.")) {
-    process.exitCode = 2;
+  if (error instanceof CommanderError) {
+    // Commander has printed the help or the usage error already. Help asked for exits 0; help
+    // shown because a command is missing (`laurel keys`) is a usage error like any other.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else if (error instanceof ConfigError) {
     process.stderr.write(`Configuration error: ${error.message}\n`);
     process.exitCode = 2;
-  } else if (error instanceof AppError || error instanceof UsageError) {
-    process.stderr.write(`Error: ${describeError(error)}\n`);
-    process.exitCode = 1;
   } else {
     process.stderr.write(`Error: ${describeError(error)}\n`);
     process.exitCode = 1;

@@ -21,7 +21,7 @@ export interface Config {
   demoShop: boolean;
   /** How long graceful shutdown waits for in-flight requests before closing anyway. */
   shutdownTimeoutMs: number;
-  /** Trust X-Forwarded-* from a reverse proxy (for client IPs in logs and rate limits). */
+  /** Trust X-Forwarded-* from a reverse proxy (so request.ip and protocol are the client's). */
   trustProxy: boolean;
 }
 
@@ -90,7 +90,7 @@ function readDatabaseUrl(env: Env): string {
 /** Reads the configuration from `env`; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env, options: { isTerminal?: boolean } = {}): Config {
   const isTerminal = options.isTerminal ?? process.stdout.isTTY === true;
-  const burstDefault = 2 * readInteger(env, "LAUREL_RATE_LIMIT", 1000, 0, 1_000_000);
+  const burstDefault = Math.max(1, 2 * readInteger(env, "LAUREL_RATE_LIMIT", 1000, 0, 1_000_000));
   return {
     port: readInteger(env, "LAUREL_PORT", 3000, 0, 65535),
     host: env.LAUREL_HOST?.trim() || "127.0.0.1",

@@ -44,9 +44,16 @@ export async function createTestApp(
     ...overrides,
   };
   const database = openDatabase(target.url, { poolSize: 4 });
-  await migrateToLatest(database.db);
   const clock = new ManualClock("2026-03-01T12:00:00.000Z");
-  const app = await buildApp({ config, database, clock, logger: createLogger(config) });
+  let app: FastifyInstance;
+  try {
+    await migrateToLatest(database.db);
+    app = await buildApp({ config, database, clock, logger: createLogger(config) });
+  } catch (error) {
+    await database.close();
+    await target.drop();
+    throw error;
+  }
   return {
     app,
     database,

@@ -54,6 +54,21 @@ export async function listApiKeys(
   return query.orderBy("id", "desc").limit(page.limit).execute();
 }
 
+/**
+ * Row-locks the shop's active secret keys until the transaction ends (a no-op update takes the
+ * lock on PostgreSQL; SQLite's single writer already serializes), so two concurrent revocations
+ * cannot both see "another secret key remains" and leave the shop with none.
+ */
+export async function lockActiveSecretKeys(db: Kysely<Database>, shopId: string): Promise<void> {
+  await db
+    .updateTable("api_keys")
+    .set((eb) => ({ revoked_at: eb.ref("revoked_at") }))
+    .where("shop_id", "=", shopId)
+    .where("kind", "=", "secret")
+    .where("revoked_at", "is", null)
+    .execute();
+}
+
 export async function countActiveSecretKeys(db: Kysely<Database>, shopId: string): Promise<number> {
   const row = await db
     .selectFrom("api_keys")

@@ -84,12 +84,11 @@ export async function revokeApiKey(
 ): Promise<ApiKey> {
   const key = await getApiKey(trx, input.shopId, input.keyId);
   if (key.revokedAt !== null) return key;
-  if (
-    input.keepLastSecret &&
-    key.kind === "secret" &&
-    (await repository.countActiveSecretKeys(trx, input.shopId)) <= 1
-  ) {
-    throw new AppError("last_secret_key", "Create another secret key before revoking the last one");
+  if (input.keepLastSecret && key.kind === "secret") {
+    await repository.lockActiveSecretKeys(trx, input.shopId);
+    if ((await repository.countActiveSecretKeys(trx, input.shopId)) <= 1) {
+      throw new AppError("last_secret_key", "Create another secret key before revoking the last one");
+    }
   }
   await repository.markRevoked(trx, input.shopId, input.keyId, now.toISOString());
   return { ...key, revokedAt: now.toISOString() };

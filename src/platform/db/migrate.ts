@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationResult, Migrator } from "kysely";
+import { type Kysely, type Migration, type MigrationResult, Migrator, PostgresAdapter, sql } from "kysely";
 import * as foundation from "./migrations/0001_foundation.js";
 import type { Database } from "./schema.js";
 
@@ -7,8 +7,16 @@ const migrations: Record<string, Migration> = {
   "0001_foundation": foundation,
 };
 
-function migrator(db: Kysely<Database>): Migrator {
-  return new Migrator({ db, provider: { getMigrations: async () => migrations } });
+async function migrator(db: Kysely<Database>): Promise<Migrator> {
+  const provider = { getMigrations: async () => migrations };
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    // Without a schema, Kysely looks for its bookkeeping tables in every schema of the database;
+    // a neighbour's kysely_migration_lock would then stop this schema from ever migrating.
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+    const schema = rows[0]?.schema;
+    if (schema) return new Migrator({ db, provider, migrationTableSchema: schema });
+  }
+  return new Migrator({ db, provider });
 }
 
 export class MigrationError extends Error {
@@ -25,7 +33,7 @@ export class MigrationError extends Error {
 
 /** Applies every pending migration; returns the names applied now (empty when up to date). */
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
-  const { error, results } = await migrator(db).migrateToLatest();
+  const { error, results } = await (await migrator(db)).migrateToLatest();
   if (error) {
     const failed = results?.find((result: MigrationResult) => result.status === "Error");
     throw new MigrationError(failed?.migrationName, error);
@@ -39,7 +47,7 @@ export interface MigrationState {
 }
 
 export async function migrationStatus(db: Kysely<Database>): Promise<MigrationState[]> {
-  const known = await migrator(db).getMigrations();
+  const known = await (await migrator(db)).getMigrations();
   return known.map((migration) => ({
     name: migration.name,
     appliedAt: migration.executedAt ? migration.executedAt.toISOString() : null,

@@ -71,7 +71,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       reply.header("ratelimit-limit", decision.limit);
       reply.header("ratelimit-remaining", decision.remaining);
       if (!decision.allowed) {
-        throw new AppError("rate_limited", `This key may send ${decision.limit} requests per second; slow down`, {
+        throw new AppError("rate_limited", "This key has used up its request budget; retry after Retry-After seconds", {
           headers: { "retry-after": String(decision.retryAfterSeconds) },
         });
       }

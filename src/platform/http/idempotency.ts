@@ -96,6 +96,12 @@ export function registerIdempotency(app: FastifyInstance, deps: { database: Data
 
     const isStale = new Date(existing.created_at).getTime() + idempotencyKeyLifetimeMs <= now.getTime();
     const isAbandoned = existing.state === "in_progress" && existing.locked_until <= now.toISOString();
+    if (!isStale && existing.request_hash !== hash) {
+      throw new AppError(
+        "idempotency_key_reused",
+        "This Idempotency-Key was already used for a different request; use a new key for a new request",
+      );
+    }
     if (isStale || isAbandoned) {
       // Take the key over only if nobody else did first: the update is conditional on what we read.
       const taken = await db
@@ -122,12 +128,6 @@ export function registerIdempotency(app: FastifyInstance, deps: { database: Data
       throw new AppError("idempotency_request_in_progress", "Another request with this key is running", {
         headers: { "retry-after": "1" },
       });
-    }
-    if (existing.request_hash !== hash) {
-      throw new AppError(
-        "idempotency_key_reused",
-        "This Idempotency-Key was already used for a different request; use a new key for a new request",
-      );
     }
     if (existing.state === "in_progress") {
       throw new AppError("idempotency_request_in_progress", "The first request with this key has not finished yet", {

@@ -2,6 +2,7 @@ import type { Clock } from "../clock.js";
 
 export interface RateDecision {
   allowed: boolean;
+  /** The bucket size: how many requests a key may send at once. */
   limit: number;
   remaining: number;
   retryAfterSeconds: number;
@@ -34,10 +35,10 @@ export function createRateLimiter(options: { perSecond: number; burst: number; c
       buckets.set(key, bucket);
       if (bucket.tokens >= 1) {
         bucket.tokens -= 1;
-        return { allowed: true, limit: perSecond, remaining: Math.floor(bucket.tokens), retryAfterSeconds: 0 };
+        return { allowed: true, limit: burst, remaining: Math.floor(bucket.tokens), retryAfterSeconds: 0 };
       }
       const retryAfterSeconds = Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
-      return { allowed: false, limit: perSecond, remaining: 0, retryAfterSeconds };
+      return { allowed: false, limit: burst, remaining: 0, retryAfterSeconds };
     },
   };
 }
