@@ -1,9 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
 import type { Dialect } from "../src/platform/db/database.js";
+import { createScratchDatabase, type ScratchDatabase } from "../test/support/scratch-database.js";
 
 /**
  * The shape every `bench/*.bench.ts` file follows: it exports
@@ -47,42 +43,12 @@ if (postgresUrl !== undefined && !/^postgres(ql)?:\/\//.test(postgresUrl)) {
 /** SQLite always; PostgreSQL as well when LAUREL_BENCH_DATABASE_URL is set. */
 export const benchDialects: Dialect[] = postgresUrl ? ["sqlite", "postgres"] : ["sqlite"];
 
-export interface BenchDatabase {
-  url: string;
-  /** Removes the database: the temp SQLite directory or the PostgreSQL schema. */
-  drop(): Promise<void>;
-}
+export type BenchDatabase = ScratchDatabase;
 
-/**
- * A fresh, empty database for one bench: a temp SQLite file, or a new schema in the database at
- * LAUREL_BENCH_DATABASE_URL selected through the connection's search_path, so a bench never
- * touches existing tables.
- */
+/** A fresh, empty database for one bench, so a bench never touches existing tables. */
 export async function createBenchDatabase(dialect: Dialect): Promise<BenchDatabase> {
-  if (dialect === "sqlite") {
-    const directory = mkdtempSync(join(tmpdir(), "laurel-bench-"));
-    return {
-      url: `file:${join(directory, "laurel.db")}`,
-      drop: async () => rmSync(directory, { recursive: true, force: true }),
-    };
+  if (dialect === "postgres" && !postgresUrl) {
+    throw new Error("set LAUREL_BENCH_DATABASE_URL=postgres://… to benchmark PostgreSQL");
   }
-  if (!postgresUrl) throw new Error("set LAUREL_BENCH_DATABASE_URL=postgres://… to benchmark PostgreSQL");
-  const schema = `bench_${randomBytes(8).toString("hex")}`;
-  await runAdminQuery(postgresUrl, `create schema ${schema}`);
-  const url = new URL(postgresUrl);
-  url.searchParams.set("options", `-c search_path=${schema}`);
-  return {
-    url: url.toString(),
-    drop: () => runAdminQuery(postgresUrl, `drop schema if exists ${schema} cascade`),
-  };
-}
-
-async function runAdminQuery(url: string, statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
+  return createScratchDatabase(dialect, { postgresUrl, prefix: "bench" });
 }

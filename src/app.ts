@@ -24,7 +24,10 @@ function keyResolver(deps: AppDeps): (token: string) => Promise<Caller | undefin
     const previous = lastRecorded.get(key.id) ?? (key.lastUsedAt ? new Date(key.lastUsedAt).getTime() : 0);
     if (now.getTime() - previous >= keyUseRecordIntervalMs) {
       lastRecorded.set(key.id, now.getTime());
-      await recordKeyUse(deps.database.db, key, now);
+      // Bookkeeping only: a busy database must not fail the request it rides on.
+      await recordKeyUse(deps.database.db, key, now).catch((error: unknown) =>
+        deps.logger.warn({ err: error, keyId: key.id }, "could not record API key use"),
+      );
     }
     return { shopId: key.shopId, keyId: key.id, kind: key.kind };
   };
