@@ -37,12 +37,36 @@ function openSqlite(path: string): DatabaseHandle {
   connection.pragma("synchronous = NORMAL");
   connection.pragma("foreign_keys = ON");
   connection.pragma("busy_timeout = 5000");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
   return {
     db,
     dialect: "sqlite",
     close: async () => {
       await db.destroy();
+    },
+  };
+}
+
+const statementCacheSize = 500;
+
+/**
+ * Kysely asks better-sqlite3 to prepare every query afresh, and preparing costs about as much as
+ * running a small query. Laurel issues the same few hundred SQL texts over and over, so prepared
+ * statements are kept and reused. Reuse is safe: Kysely's SQLite driver runs one query at a time
+ * on its single connection. The cache is cleared when full rather than tracking recency.
+ */
+function withStatementCache(connection: SqliteDatabase.Database) {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => connection.close(),
+    prepare: (text: string) => {
+      let statement = statements.get(text);
+      if (!statement) {
+        if (statements.size >= statementCacheSize) statements.clear();
+        statement = connection.prepare(text);
+        statements.set(text, statement);
+      }
+      return statement;
     },
   };
 }
