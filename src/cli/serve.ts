@@ -32,7 +32,7 @@ function demoBanner(demo: ShopWithKeys, url: string): string {
  */
 export async function serve(config: Config): Promise<FastifyInstance> {
   const logger = createLogger(config);
-  const database = openDatabase(config.databaseUrl);
+  const database = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
   const { app, address } = await startListening(config, database, logger);
   const displayHost = config.host === "127.0.0.1" || config.host === "0.0.0.0" ? "localhost" : config.host;
   const url = `http://${displayHost}:${(app.server.address() as { port: number }).port}`;

@@ -10,6 +10,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string;
+  /** PostgreSQL connections per process (SQLite always uses one). */
+  databasePoolSize: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   logFormat: "json" | "pretty";
   bodyLimitBytes: number;
@@ -95,6 +97,7 @@ export function loadConfig(env: Env = process.env, options: { isTerminal?: boole
     port: readInteger(env, "LAUREL_PORT", 3000, 0, 65535),
     host: env.LAUREL_HOST?.trim() || "127.0.0.1",
     databaseUrl: readDatabaseUrl(env),
+    databasePoolSize: readInteger(env, "LAUREL_DATABASE_POOL_SIZE", 10, 1, 1000),
     logLevel: readChoice(env, "LAUREL_LOG_LEVEL", logLevels, "info"),
     logFormat: readChoice(env, "LAUREL_LOG_FORMAT", ["json", "pretty"] as const, isTerminal ? "pretty" : "json"),
     bodyLimitBytes: readInteger(env, "LAUREL_BODY_LIMIT", 1_048_576, 1024, 104_857_600),
