@@ -1,9 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
-import { createApiKey, listApiKeys, revokeApiKey } from "../modules/keys/index.js";
-// The API's own mappers, so --json prints exactly what the HTTP API returns for the same objects.
-import { toApiKeyResponse } from "../modules/keys/schema.js";
-import { createShopWithKeys, getShop, listShops } from "../modules/shops/index.js";
-import { toShopResponse } from "../modules/shops/schema.js";
+// The API's own mappers (toApiKeyResponse, toShopResponse), so --json prints what the HTTP API returns.
+import { createApiKey, listAllApiKeys, revokeApiKey, toApiKeyResponse } from "../modules/keys/index.js";
+import { createShopWithKeys, getShop, listShops, toShopResponse } from "../modules/shops/index.js";
 import { ConfigError } from "../platform/config.js";
 import { openDatabase } from "../platform/db/database.js";
 import { migrateToLatest, migrationStatus } from "../platform/db/migrate.js";
@@ -141,7 +139,7 @@ keys
   .action(async (options: { shop: string; all?: boolean; json?: boolean }) => {
     const all = await withDatabase(async (database) => {
       await getShop(database.db, options.shop);
-      return listApiKeys(database.db, options.shop, { limit: 10_000, includeRevoked: Boolean(options.all) });
+      return listAllApiKeys(database.db, options.shop, { includeRevoked: Boolean(options.all) });
     });
     print(Boolean(options.json), all.map(toApiKeyResponse), () =>
       all.length === 0

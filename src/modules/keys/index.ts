@@ -1,4 +1,5 @@
 export { registerKeyRoutes } from "./routes.js";
+export { toApiKeyResponse } from "./schema.js";
 export {
   type ApiKey,
   type ApiKeyKind,
@@ -6,6 +7,7 @@ export {
   createApiKey,
   findActiveKeyByToken,
   getApiKey,
+  listAllApiKeys,
   listApiKeys,
   recordKeyUse,
   revokeApiKey,

@@ -1,7 +1,7 @@
 import { expect, it } from "vitest";
 import { bearer, createShop, describeEachDialect, useTestApp } from "../../../test/support/app.js";
 import { withTransaction } from "../../platform/db/transaction.js";
-import { revokeApiKey } from "./index.js";
+import { createApiKey, listAllApiKeys, revokeApiKey } from "./index.js";
 
 describeEachDialect("API key endpoints", (dialect) => {
   const t = useTestApp(dialect);
@@ -171,6 +171,19 @@ describeEachDialect("API key endpoints", (dialect) => {
         .execute();
       expect(active).toHaveLength(1);
     }
+  });
+
+  it("reads every key of a shop across pages for the CLI", async () => {
+    const { shop } = await createShop(t());
+    await withTransaction(t().database, async (trx) => {
+      for (let index = 0; index < 520; index++) {
+        await createApiKey(trx, { shopId: shop.id, kind: "publishable", name: `Widget ${index}` }, t().clock.now());
+      }
+    });
+    const all = await listAllApiKeys(t().database.db, shop.id, { includeRevoked: false });
+    expect(all).toHaveLength(522);
+    expect(new Set(all.map((key) => key.id)).size).toBe(522);
+    expect(all.every((key) => key.shopId === shop.id)).toBe(true);
   });
 
   it("never shows or revokes another shop's key", async () => {

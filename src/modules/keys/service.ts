@@ -59,6 +59,22 @@ export async function getApiKey(db: Kysely<Database>, shopId: string, keyId: str
   return repository.toApiKey(row);
 }
 
+/** Every key of a shop, newest first, read page by page (for the CLI and exports). */
+export async function listAllApiKeys(
+  db: Kysely<Database>,
+  shopId: string,
+  options: { includeRevoked: boolean },
+): Promise<ApiKey[]> {
+  const all: ApiKey[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await listApiKeys(db, shopId, { limit: 500, after, includeRevoked: options.includeRevoked });
+    all.push(...page);
+    if (page.length < 500) return all;
+    after = page.at(-1)?.id;
+  }
+}
+
 export async function listApiKeys(
   db: Kysely<Database>,
   shopId: string,
@@ -91,7 +107,8 @@ export async function revokeApiKey(
     }
   }
   await repository.markRevoked(trx, input.shopId, input.keyId, now.toISOString());
-  return { ...key, revokedAt: now.toISOString() };
+  // Read back rather than assume: a concurrent revocation of the same key may have set it first.
+  return getApiKey(trx, input.shopId, input.keyId);
 }
 
 /** Records that a key was used. Callers throttle this; it is a write. */

@@ -1,4 +1,5 @@
 export { registerShopRoutes } from "./routes.js";
+export { toShopResponse } from "./schema.js";
 export {
   createDemoShopIfEmpty,
   createShopWithKeys,
