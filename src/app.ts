@@ -1,5 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { type ApiKey, findActiveKeyByToken, recordKeyUse, registerKeyRoutes } from "./modules/keys/index.js";
+import { registerLedgerRoutes } from "./modules/ledger/index.js";
+import { registerMemberRoutes } from "./modules/members/index.js";
 import { registerShopRoutes } from "./modules/shops/index.js";
 import type { AppDeps } from "./platform/deps.js";
 import { type Caller, registerAuth } from "./platform/http/auth.js";
@@ -69,6 +71,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerShopRoutes(app, deps);
   registerKeyRoutes(app, deps);
+  registerMemberRoutes(app, deps);
+  registerLedgerRoutes(app, deps);
 
   await app.ready();
   return app;

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 // The API's own mappers (toApiKeyResponse, toShopResponse), so --json prints what the HTTP API returns.
 import { createApiKey, listAllApiKeys, revokeApiKey, toApiKeyResponse } from "../modules/keys/index.js";
+import { settleDueAccounts, verifyLedger } from "../modules/ledger/index.js";
 import { createShopWithKeys, getShop, listShops, toShopResponse } from "../modules/shops/index.js";
 import { ConfigError } from "../platform/config.js";
 import { openDatabase } from "../platform/db/database.js";
@@ -171,6 +172,46 @@ keys
       ),
     );
     print(Boolean(options.json), toApiKeyResponse(key), () => `Revoked ${key.id} (${key.name}).`);
+  });
+
+program
+  .command("verify")
+  .description("Check every ledger invariant (balanced entries, balances, lots, reservations); exit 1 if any fails")
+  .option("--shop <id>", "check one shop (default: every shop)")
+  .option("--json", "print JSON for scripts")
+  .action(async (options: { shop?: string; json?: boolean }) => {
+    const report = await withDatabase(async (database) => {
+      if (options.shop) await getShop(database.db, options.shop);
+      return verifyLedger(database.db, { shopId: options.shop });
+    });
+    print(Boolean(options.json), report, () => {
+      const scope = `${report.shops} shop(s), ${report.transactions} transactions, ${report.accounts} accounts, ${report.lots} lots`;
+      if (report.problems.length === 0) return `Ledger OK: ${scope}; every invariant holds.`;
+      return [
+        `Ledger BROKEN: ${report.problems.length} problem(s) in ${scope}:`,
+        ...report.problems.map(
+          (problem) => `  ${problem.shopId}  ${problem.check}  ${problem.subject}: ${problem.detail}`,
+        ),
+      ].join("\n");
+    });
+    if (report.problems.length > 0) process.exitCode = 1;
+  });
+
+program
+  .command("settle")
+  .description("Expire due points, confirm due pending points and release expired reservations now")
+  .option("--shop <id>", "settle one shop (default: every shop)")
+  .option("--json", "print JSON for scripts")
+  .action(async (options: { shop?: string; json?: boolean }) => {
+    const settled = await withDatabase(async (database) => {
+      const shopIds = options.shop
+        ? [(await getShop(database.db, options.shop)).id]
+        : (await listShops(database.db)).map((shop) => shop.id);
+      let accounts = 0;
+      for (const shopId of shopIds) accounts += await settleDueAccounts(database, shopId, clock.now());
+      return { shops: shopIds.length, accounts };
+    });
+    print(Boolean(options.json), settled, () => `Settled ${settled.accounts} account(s) in ${settled.shops} shop(s).`);
   });
 
 try {

@@ -9,19 +9,29 @@ export const idPrefixes = {
   shop: "shop",
   apiKey: "key",
   request: "req",
+  member: "mem",
+  ledgerTransaction: "txn",
+  lot: "lot",
+  reservation: "res",
+  outboxEvent: "evt",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;
 
 const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-let lastMillisecond = -1;
-let lastRandom = new Uint8Array(10);
+// The last randomness used per millisecond. Kept per millisecond (not just the latest) because
+// ids are made for more than one clock: request ids on the wall clock and domain ids on the
+// injected clock, which in tests stands still while the wall clock runs.
+const lastRandomByMillisecond = new Map<number, Uint8Array>();
+const rememberedMilliseconds = 4096;
 
 function nextRandom(millisecond: number): Uint8Array {
-  if (millisecond === lastMillisecond) {
+  const previous = lastRandomByMillisecond.get(millisecond);
+  let next: Uint8Array;
+  if (previous) {
     // Same millisecond: increment the previous randomness so ids remain strictly increasing.
-    const next = Uint8Array.from(lastRandom);
+    next = Uint8Array.from(previous);
     for (let index = next.length - 1; index >= 0; index--) {
       const byte = next[index] ?? 0;
       if (byte < 255) {
@@ -30,12 +40,12 @@ function nextRandom(millisecond: number): Uint8Array {
       }
       next[index] = 0;
     }
-    lastRandom = next;
-    return next;
+  } else {
+    if (lastRandomByMillisecond.size >= rememberedMilliseconds) lastRandomByMillisecond.clear();
+    next = new Uint8Array(randomBytes(10));
   }
-  lastMillisecond = millisecond;
-  lastRandom = new Uint8Array(randomBytes(10));
-  return lastRandom;
+  lastRandomByMillisecond.set(millisecond, next);
+  return next;
 }
 
 function encodeUlid(millisecond: number, random: Uint8Array): string {

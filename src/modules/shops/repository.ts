@@ -1,6 +1,15 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../platform/db/schema.js";
+import { currencyMinorUnits } from "../../platform/intl.js";
 import type { ShopsTable } from "./tables.js";
+
+/** What points are worth when redeemed: `points` points = `amount` minor units of the base currency. */
+export interface RedemptionRate {
+  points: number;
+  amount: number;
+  /** True when the shop has not set a rate and the currency's default applies. */
+  isDefault: boolean;
+}
 
 export interface Shop {
   id: string;
@@ -8,6 +17,7 @@ export interface Shop {
   baseCurrency: string;
   timezone: string;
   defaultLocale: string;
+  redemptionRate: RedemptionRate;
   createdAt: string;
   updatedAt: string;
 }
@@ -19,9 +29,24 @@ export function toShop(row: ShopsTable): Shop {
     baseCurrency: row.base_currency,
     timezone: row.timezone,
     defaultLocale: row.default_locale,
+    redemptionRate: redemptionRateOf(row),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/**
+ * The shop's rate, or the default: 100 points = 1 unit of a currency with minor units (USD 1.00),
+ * 1 point = 1 unit of a currency without (JPY 1), the usual conventions in those markets.
+ */
+function redemptionRateOf(row: ShopsTable): RedemptionRate {
+  if (row.redemption_rate_points !== null && row.redemption_rate_amount !== null) {
+    return { points: row.redemption_rate_points, amount: row.redemption_rate_amount, isDefault: false };
+  }
+  const minorUnits = currencyMinorUnits(row.base_currency);
+  return minorUnits === 0
+    ? { points: 1, amount: 1, isDefault: true }
+    : { points: 100, amount: 10 ** minorUnits, isDefault: true };
 }
 
 export async function insertShop(db: Kysely<Database>, row: ShopsTable): Promise<void> {
@@ -47,7 +72,12 @@ export async function countShops(db: Kysely<Database>): Promise<number> {
 export async function updateShop(
   db: Kysely<Database>,
   shopId: string,
-  changes: Partial<Pick<ShopsTable, "name" | "base_currency" | "timezone" | "default_locale">> & { updated_at: string },
+  changes: Partial<
+    Pick<
+      ShopsTable,
+      "name" | "base_currency" | "timezone" | "default_locale" | "redemption_rate_points" | "redemption_rate_amount"
+    >
+  > & { updated_at: string },
 ): Promise<void> {
   await db.updateTable("shops").set(changes).where("id", "=", shopId).execute();
 }

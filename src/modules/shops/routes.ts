@@ -28,7 +28,7 @@ export function registerShopRoutes(app: FastifyInstance, deps: AppDeps): void {
     {
       schema: {
         tags: ["Shop"],
-        summary: "Change the shop's name, currency, time zone or default locale",
+        summary: "Change the shop's name, currency, time zone, default locale or redemption rate",
         security: [{ secretKey: [] }],
         body: UpdateShopBody,
         response: { 200: ShopResponse, ...problemResponses(400, 401, 403, 409, 422, 429) },
@@ -45,6 +45,7 @@ export function registerShopRoutes(app: FastifyInstance, deps: AppDeps): void {
             baseCurrency: request.body.base_currency,
             timezone: request.body.timezone,
             defaultLocale: request.body.default_locale,
+            redemptionRate: request.body.redemption_rate,
           },
           deps.clock.now(),
         ),

@@ -12,6 +12,18 @@ export const ShopResponse = Type.Object(
       examples: ["Europe/Berlin"],
     }),
     default_locale: Type.String({ description: "BCP 47 tag for members without their own", examples: ["de-DE"] }),
+    redemption_rate: Type.Object(
+      {
+        points: Type.Integer({ examples: [100] }),
+        amount: Type.Integer({ description: "Minor units of the base currency", examples: [100] }),
+        currency: Type.String({ examples: ["EUR"] }),
+        is_default: Type.Boolean({ description: "True until the shop sets its own rate" }),
+      },
+      {
+        description:
+          "What points are worth: `points` points = `amount` minor units of `currency`. Values the points liability. Defaults to 100 points = 1 unit (1 point = 1 unit for currencies without minor units, like JPY).",
+      },
+    ),
     created_at: Type.String({ format: "date-time" }),
     updated_at: Type.String({ format: "date-time" }),
   },
@@ -24,6 +36,28 @@ export const UpdateShopBody = Type.Object(
     base_currency: Type.Optional(Type.String({ pattern: "^[A-Z]{3}$", description: "ISO 4217 code" })),
     timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "IANA time zone" })),
     default_locale: Type.Optional(Type.String({ minLength: 2, maxLength: 35, description: "BCP 47 tag" })),
+    redemption_rate: Type.Optional(
+      Type.Union(
+        [
+          Type.Object(
+            {
+              points: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+              amount: Type.Integer({
+                minimum: 1,
+                maximum: 1_000_000_000,
+                description: "Minor units of the base currency",
+              }),
+            },
+            { additionalProperties: false },
+          ),
+          Type.Null(),
+        ],
+        {
+          description:
+            "`points` points are worth `amount` minor units of the base currency; null returns to the default. Changing base_currency without a rate resets it to the default.",
+        },
+      ),
+    ),
   },
   { additionalProperties: false, minProperties: 1, examples: [{ name: "Kestrel Coffee", timezone: "Europe/Berlin" }] },
 );
@@ -36,6 +70,12 @@ export function toShopResponse(shop: Shop) {
     base_currency: shop.baseCurrency,
     timezone: shop.timezone,
     default_locale: shop.defaultLocale,
+    redemption_rate: {
+      points: shop.redemptionRate.points,
+      amount: shop.redemptionRate.amount,
+      currency: shop.baseCurrency,
+      is_default: shop.redemptionRate.isDefault,
+    },
     created_at: shop.createdAt,
     updated_at: shop.updatedAt,
   };

@@ -16,6 +16,8 @@ export interface ShopSettingsInput {
   baseCurrency?: string | undefined;
   timezone?: string | undefined;
   defaultLocale?: string | undefined;
+  /** Null returns to the currency's default. */
+  redemptionRate?: { points: number; amount: number } | null | undefined;
 }
 
 /** Checks what JSON Schema cannot: that codes name a real currency, time zone and locale. */
@@ -59,6 +61,8 @@ export async function createShop(trx: Tx, input: NewShop, now: Date): Promise<Sh
     base_currency: input.baseCurrency,
     timezone: input.timezone ?? "UTC",
     default_locale: checked.defaultLocale ?? "en",
+    redemption_rate_points: null,
+    redemption_rate_amount: null,
     created_at: timestamp,
     updated_at: timestamp,
   };
@@ -96,8 +100,15 @@ export async function listShops(db: Kysely<Database>): Promise<Shop[]> {
 
 export async function updateShop(trx: Tx, shopId: string, input: ShopSettingsInput, now: Date): Promise<Shop> {
   const checked = checkSettings(input);
-  await getShop(trx, shopId);
+  const current = await getShop(trx, shopId);
+  // A rate is in minor units of the base currency, so a new currency without a new rate returns
+  // to that currency's default rather than keeping numbers that meant another money.
+  const currencyChanges = input.baseCurrency !== undefined && input.baseCurrency !== current.baseCurrency;
+  const rate = input.redemptionRate !== undefined ? input.redemptionRate : currencyChanges ? null : undefined;
   await repository.updateShop(trx, shopId, {
+    ...(rate === undefined
+      ? {}
+      : { redemption_rate_points: rate?.points ?? null, redemption_rate_amount: rate?.amount ?? null }),
     ...(input.name === undefined ? {} : { name: input.name.trim() }),
     ...(input.baseCurrency === undefined ? {} : { base_currency: input.baseCurrency }),
     ...(input.timezone === undefined ? {} : { timezone: input.timezone }),

@@ -7,6 +7,9 @@ export interface ShopsTable {
   timezone: string;
   /** BCP 47 tag used when a member has no locale of their own. */
   default_locale: string;
+  /** `redemption_rate_points` points are worth `redemption_rate_amount` minor units; null = the default. */
+  redemption_rate_points: number | null;
+  redemption_rate_amount: number | null;
   created_at: string;
   updated_at: string;
 }

@@ -1,6 +1,16 @@
 import type { ApiKeysTable } from "../../modules/keys/tables.js";
+import type {
+  LedgerEntriesTable,
+  LedgerLotMovementsTable,
+  LedgerLotsTable,
+  LedgerTransactionsTable,
+  PointAccountsTable,
+  PointReservationsTable,
+} from "../../modules/ledger/tables.js";
+import type { MembersTable } from "../../modules/members/tables.js";
 import type { ShopsTable } from "../../modules/shops/tables.js";
 import type { IdempotencyKeysTable } from "../http/idempotency.js";
+import type { OutboxTable } from "../outbox.js";
 
 /**
  * The whole database as Kysely sees it. Each table is declared by the module that owns it; this
@@ -10,4 +20,12 @@ export interface Database {
   shops: ShopsTable;
   api_keys: ApiKeysTable;
   idempotency_keys: IdempotencyKeysTable;
+  members: MembersTable;
+  point_accounts: PointAccountsTable;
+  ledger_transactions: LedgerTransactionsTable;
+  ledger_entries: LedgerEntriesTable;
+  ledger_lots: LedgerLotsTable;
+  ledger_lot_movements: LedgerLotMovementsTable;
+  point_reservations: PointReservationsTable;
+  outbox: OutboxTable;
 }

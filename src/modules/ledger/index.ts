@@ -1,0 +1,30 @@
+export { systemActor, type TransactionDetails } from "./posting.js";
+export {
+  getPointsSummary,
+  getReservation,
+  getTransactionDetail,
+  listLots,
+  listReservations,
+  listTransactions,
+  type PointsLiability,
+  type PointsSummary,
+  pointsLiability,
+  pointsValue,
+  settleDueAccounts,
+} from "./queries.js";
+export type { Actor, LedgerTransaction, Lot, PointBalance, Reservation } from "./representation.js";
+export { registerLedgerRoutes } from "./routes.js";
+export {
+  commitReservation,
+  confirmPending,
+  creditPoints,
+  debitPoints,
+  type LedgerResult,
+  openPointsAccount,
+  releaseReservation,
+  reservePoints,
+  reverseTransaction,
+  settleAccount,
+  transferAccount,
+} from "./service.js";
+export { type LedgerProblem, type VerifyReport, verifyLedger } from "./verify.js";
