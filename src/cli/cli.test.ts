@@ -1,8 +1,11 @@
+import { sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { describeEachDialect } from "../../test/support/app.js";
 import { type LaurelRun, runLaurel } from "../../test/support/cli.js";
 import { createTestDatabaseUrl, type TestDatabaseUrl } from "../../test/support/dialects.js";
 import { findActiveKeyByToken } from "../modules/keys/index.js";
+import { creditPoints, debitPoints, reservePoints, verifyLedger } from "../modules/ledger/index.js";
+import { createMember } from "../modules/members/index.js";
 import { createShopWithKeys, listShops, type ShopWithKeys } from "../modules/shops/index.js";
 import { type DatabaseHandle, type Dialect, openDatabase } from "../platform/db/database.js";
 import { migrateToLatest } from "../platform/db/migrate.js";
@@ -72,12 +75,13 @@ describeEachDialect("laurel command line", (dialect: Dialect) => {
     "applies pending migrations with migrate and reports them with migrate status",
     async () => {
       const env = { LAUREL_DATABASE_URL: await createDatabaseUrl() };
-      expect(jsonOf(await runLaurel(["migrate", "status", "--json"], env))).toEqual([
-        { name: "0001_foundation", applied_at: null },
-      ]);
-      expect(jsonOf(await runLaurel(["migrate", "--json"], env))).toEqual({ applied: ["0001_foundation"] });
+      const migrations = ["0001_foundation", "0002_ledger"];
+      expect(jsonOf(await runLaurel(["migrate", "status", "--json"], env))).toEqual(
+        migrations.map((name) => ({ name, applied_at: null })),
+      );
+      expect(jsonOf(await runLaurel(["migrate", "--json"], env))).toEqual({ applied: migrations });
       const status = jsonOf(await runLaurel(["migrate", "status", "--json"], env));
-      expect(status).toEqual([{ name: "0001_foundation", applied_at: expect.stringMatching(isoTimestamp) }]);
+      expect(status).toEqual(migrations.map((name) => ({ name, applied_at: expect.stringMatching(isoTimestamp) })));
     },
     cliTimeoutMs,
   );
@@ -111,6 +115,7 @@ describeEachDialect("laurel command line", (dialect: Dialect) => {
         base_currency: "EUR",
         timezone: "Europe/Berlin",
         default_locale: "de-DE",
+        redemption_rate: { points: 100, amount: 100, currency: "EUR", is_default: true },
         created_at: expect.stringMatching(isoTimestamp),
         updated_at: expect.stringMatching(isoTimestamp),
       });
@@ -257,7 +262,7 @@ describe("laurel command line usage", () => {
   const unusedDatabase = { LAUREL_DATABASE_URL: "file:./never-created.db" };
 
   it.concurrent.each([
-    [[], ["serve", "migrate", "shops", "keys"]],
+    [[], ["serve", "migrate", "shops", "keys", "verify", "settle"]],
     [["serve"], ["Usage: laurel serve"]],
     [["migrate"], ["Usage: laurel migrate", "[action]", "up or status", "--json"]],
     [
@@ -329,6 +334,234 @@ describe("laurel command line usage", () => {
       const run = await runLaurel(["shops", "list"], { LAUREL_DATABASE_URL: "mysql://laurel@localhost/laurel" });
       expect(run).toMatchObject({ code: 2, stdout: "" });
       expect(run.stderr).toMatch(/^Configuration error: LAUREL_DATABASE_URL: must start with file:/);
+    },
+    cliTimeoutMs,
+  );
+});
+
+describeEachDialect("laurel verify and settle", (dialect: Dialect) => {
+  const databases: TestDatabaseUrl[] = [];
+  afterEach(async () => {
+    for (const database of databases.splice(0)) await database.drop();
+  });
+
+  const admin = { actor: { type: "admin" as const, id: "cli-test" } };
+
+  /** A migrated database URL with one shop and one member, arranged in this process and closed again. */
+  async function createLedgerAt(
+    name: string,
+    now: Date,
+    url?: string,
+  ): Promise<{ url: string; shopId: string; memberId: string }> {
+    let target = url;
+    if (!target) {
+      const database = await createTestDatabaseUrl(dialect);
+      databases.push(database);
+      target = database.url;
+    }
+    const database = openDatabase(target, { poolSize: 1 });
+    try {
+      await migrateToLatest(database.db);
+      const { shopId, memberId } = await withTransaction(database, async (trx) => {
+        const { shop } = await createShopWithKeys(trx, { name, baseCurrency: "USD" }, now);
+        const member = await createMember(trx, { shopId: shop.id }, now);
+        return { shopId: shop.id, memberId: member.id };
+      });
+      return { url: target, shopId, memberId };
+    } finally {
+      await database.close();
+    }
+  }
+
+  async function withLedgerAt<T>(url: string, work: (database: DatabaseHandle) => Promise<T>): Promise<T> {
+    const database = openDatabase(url, { poolSize: 1 });
+    try {
+      return await work(database);
+    } finally {
+      await database.close();
+    }
+  }
+
+  /** Earns 100 points, redeems 30 and reserves 20: three transactions, one lot. */
+  async function writeTransactions(url: string, shopId: string, memberId: string): Promise<void> {
+    const now = new Date("2026-03-01T12:00:00.000Z");
+    await withLedgerAt(url, async (database) => {
+      await withTransaction(database, (trx) =>
+        creditPoints(trx, { ...admin, shopId, memberId, type: "earn", amount: 100 }, now),
+      );
+      await withTransaction(database, (trx) =>
+        debitPoints(trx, { ...admin, shopId, memberId, type: "redeem", amount: 30 }, now),
+      );
+      await withTransaction(database, (trx) =>
+        reservePoints(trx, { ...admin, shopId, memberId, amount: 20, expiresAt: "2026-03-02T12:00:00.000Z" }, now),
+      );
+    });
+  }
+
+  it(
+    "reports a healthy ledger as OK, as text and as JSON, for every shop or one",
+    async () => {
+      const now = new Date("2026-03-01T12:00:00.000Z");
+      const first = await createLedgerAt("Healthy Shop", now);
+      const second = await createLedgerAt("Quiet Shop", now, first.url);
+      await writeTransactions(first.url, first.shopId, first.memberId);
+      const env = { LAUREL_DATABASE_URL: first.url };
+
+      const text = await runLaurel(["verify"], env);
+      expectSuccess(text);
+      expect(text.stdout).toBe("Ledger OK: 2 shop(s), 3 transactions, 2 accounts, 1 lots; every invariant holds.\n");
+
+      const report = jsonOf(await runLaurel(["verify", "--json"], env));
+      expect(report).toEqual({ shops: 2, transactions: 3, accounts: 2, lots: 1, problems: [] });
+      expect(report).toEqual(await withLedgerAt(first.url, (database) => verifyLedger(database.db)));
+
+      expect(jsonOf(await runLaurel(["verify", "--shop", second.shopId, "--json"], env))).toEqual({
+        shops: 1,
+        transactions: 0,
+        accounts: 1,
+        lots: 0,
+        problems: [],
+      });
+    },
+    cliTimeoutMs,
+  );
+
+  it(
+    "reports a corrupted balance as BROKEN, names the check and exits 1",
+    async () => {
+      const now = new Date("2026-03-01T12:00:00.000Z");
+      const broken = await createLedgerAt("Broken Shop", now);
+      const healthy = await createLedgerAt("Healthy Shop", now, broken.url);
+      await writeTransactions(broken.url, broken.shopId, broken.memberId);
+      await withLedgerAt(broken.url, (database) =>
+        sql`update point_accounts set available = available + 1 where member_id = ${broken.memberId}`.execute(
+          database.db,
+        ),
+      );
+      const env = { LAUREL_DATABASE_URL: broken.url };
+
+      const text = await runLaurel(["verify"], env);
+      expect({ code: text.code, stderr: text.stderr }).toEqual({ code: 1, stderr: "" });
+      expect(text.stdout).toMatch(/^Ledger BROKEN: 2 problem\(s\) in 2 shop\(s\), 3 transactions/);
+      expect(text.stdout).toContain(
+        `  ${broken.shopId}  balance_equals_entries  ${broken.memberId}: available: cached 51, entries sum to 50\n`,
+      );
+      expect(text.stdout).toContain(
+        `  ${broken.shopId}  balance_equals_lots  ${broken.memberId}: available 51, available lots hold 50\n`,
+      );
+
+      const json = await runLaurel(["verify", "--json"], env);
+      expect({ code: json.code, stderr: json.stderr }).toEqual({ code: 1, stderr: "" });
+      expect(JSON.parse(json.stdout)).toEqual({
+        shops: 2,
+        transactions: 3,
+        accounts: 2,
+        lots: 1,
+        problems: [
+          {
+            shopId: broken.shopId,
+            check: "balance_equals_entries",
+            subject: broken.memberId,
+            detail: "available: cached 51, entries sum to 50",
+          },
+          {
+            shopId: broken.shopId,
+            check: "balance_equals_lots",
+            subject: broken.memberId,
+            detail: "available 51, available lots hold 50",
+          },
+        ],
+      });
+
+      // The other shop alone is still fine.
+      const other = await runLaurel(["verify", "--shop", healthy.shopId], env);
+      expectSuccess(other);
+      expect(other.stdout).toMatch(/^Ledger OK: 1 shop\(s\)/);
+    },
+    cliTimeoutMs,
+  );
+
+  it(
+    "refuses to verify or settle a shop that does not exist",
+    async () => {
+      const { url } = await createLedgerAt("Some Shop", new Date("2026-03-01T12:00:00.000Z"));
+      for (const command of ["verify", "settle"]) {
+        const run = await runLaurel([command, "--shop", "shop_missing"], { LAUREL_DATABASE_URL: url });
+        expect(run).toMatchObject({ code: 1, stdout: "" });
+        expect(run.stderr).toBe("Error: No shop shop_missing (shop_not_found)\n");
+      }
+    },
+    cliTimeoutMs,
+  );
+
+  it(
+    "settles points that expired on the real clock and reports the accounts it settled",
+    async () => {
+      // Credited in 2020 to expire in mid-2020: long past when the CLI runs on the real clock.
+      const then = new Date("2020-01-01T00:00:00.000Z");
+      const expiring = await createLedgerAt("Expiring Shop", then);
+      const keeper = await createLedgerAt("Keeping Shop", then, expiring.url);
+      await withLedgerAt(expiring.url, async (database) => {
+        const expiresAt = "2020-06-01T00:00:00.000Z";
+        await withTransaction(database, (trx) =>
+          creditPoints(
+            trx,
+            { ...admin, shopId: expiring.shopId, memberId: expiring.memberId, type: "earn", amount: 40, expiresAt },
+            then,
+          ),
+        );
+        await withTransaction(database, (trx) =>
+          creditPoints(
+            trx,
+            { ...admin, shopId: keeper.shopId, memberId: keeper.memberId, type: "earn", amount: 10 },
+            then,
+          ),
+        );
+      });
+      const env = { LAUREL_DATABASE_URL: expiring.url };
+
+      expect(jsonOf(await runLaurel(["settle", "--json"], env))).toEqual({ shops: 2, accounts: 1 });
+
+      await withLedgerAt(expiring.url, async (database) => {
+        const accounts = await database.db
+          .selectFrom("point_accounts")
+          .select(["member_id", "available", "lifetime_expired", "next_due_at"])
+          .orderBy("member_id")
+          .execute();
+        expect(accounts).toEqual(
+          [
+            { member_id: expiring.memberId, available: 0, lifetime_expired: 40, next_due_at: null },
+            { member_id: keeper.memberId, available: 10, lifetime_expired: 0, next_due_at: null },
+          ].sort((a, b) => a.member_id.localeCompare(b.member_id)),
+        );
+        const expired = await database.db
+          .selectFrom("ledger_transactions")
+          .select(["member_id", "amount", "actor_type"])
+          .where("type", "=", "expire")
+          .execute();
+        expect(expired).toEqual([{ member_id: expiring.memberId, amount: 40, actor_type: "system" }]);
+        expect((await verifyLedger(database.db)).problems).toEqual([]);
+      });
+
+      // Nothing is due any more; --shop settles only that shop.
+      const again = await runLaurel(["settle", "--shop", expiring.shopId], env);
+      expectSuccess(again);
+      expect(again.stdout).toBe("Settled 0 account(s) in 1 shop(s).\n");
+    },
+    cliTimeoutMs,
+  );
+});
+
+describe("laurel verify and settle usage", () => {
+  it.concurrent.each([
+    [["verify"], ["Usage: laurel verify", "--shop <id>", "--json", "exit 1"]],
+    [["settle"], ["Usage: laurel settle", "--shop <id>", "--json"]],
+  ])(
+    "prints help for laurel %j and exits 0",
+    async (command, expected) => {
+      const run = await runLaurel([...command, "--help"], { LAUREL_DATABASE_URL: "file:./never-created.db" });
+      expectSuccess(run);
+      for (const text of expected) expect(run.stdout).toContain(text);
     },
     cliTimeoutMs,
   );

@@ -41,12 +41,7 @@ export async function getPointsSummary(
   now: Date,
 ): Promise<PointsSummary> {
   const nowIso = now.toISOString();
-  let account = await repository.findAccount(database.db, shopId, memberId);
-  if (!account) throw new AppError("member_not_found", `No member ${memberId} in this shop`);
-  if (account.next_due_at !== null && account.next_due_at <= nowIso) {
-    await withTransaction(database, (trx) => settleAccount(trx, shopId, memberId, now));
-    account = (await repository.findAccount(database.db, shopId, memberId)) ?? account;
-  }
+  const account = await settledAccount(database, shopId, memberId, now);
   const expiring = await database.db
     .selectFrom("ledger_lots")
     .select(["expires_at"])
@@ -84,10 +79,17 @@ export async function getPointsSummary(
   };
 }
 
-async function requireAccount(db: Db, shopId: string, memberId: string): Promise<void> {
-  if (!(await repository.findAccount(db, shopId, memberId))) {
-    throw new AppError("member_not_found", `No member ${memberId} in this shop`);
-  }
+/**
+ * The member's account as of `now`. When something has fallen due, the account is settled first
+ * (one short write), so no read shows an expired lot, a lapsed reservation as active or pending
+ * points past their date.
+ */
+async function settledAccount(database: DatabaseHandle, shopId: string, memberId: string, now: Date) {
+  const account = await repository.findAccount(database.db, shopId, memberId);
+  if (!account) throw new AppError("member_not_found", `No member ${memberId} in this shop`);
+  if (account.next_due_at === null || account.next_due_at > now.toISOString()) return account;
+  await withTransaction(database, (trx) => settleAccount(trx, shopId, memberId, now));
+  return (await repository.findAccount(database.db, shopId, memberId)) ?? account;
 }
 
 export interface TransactionFilter {
@@ -100,13 +102,14 @@ export interface TransactionFilter {
 
 /** The transactions that touched a member's points, newest first. */
 export async function listTransactions(
-  db: Db,
+  database: DatabaseHandle,
   shopId: string,
   memberId: string,
   filter: TransactionFilter,
+  now: Date,
 ): Promise<LedgerTransaction[]> {
-  await requireAccount(db, shopId, memberId);
-  const rows = await repository.listMemberTransactions(db, shopId, memberId, {
+  await settledAccount(database, shopId, memberId, now);
+  const rows = await repository.listMemberTransactions(database.db, shopId, memberId, {
     limit: filter.limit,
     before: filter.after,
     ...(filter.types ? { types: filter.types } : {}),
@@ -135,30 +138,41 @@ export async function getTransactionDetail(db: Db, shopId: string, transactionId
 
 /** A member's lots that still hold points, newest first. */
 export async function listLots(
-  db: Db,
+  database: DatabaseHandle,
   shopId: string,
   memberId: string,
   page: { limit: number; after?: string | undefined },
+  now: Date,
 ): Promise<Lot[]> {
-  await requireAccount(db, shopId, memberId);
-  return (await repository.listOpenLots(db, shopId, memberId, page)).map(toLot);
+  await settledAccount(database, shopId, memberId, now);
+  return (await repository.listOpenLots(database.db, shopId, memberId, page)).map(toLot);
 }
 
-export async function getReservation(db: Db, shopId: string, reservationId: string): Promise<Reservation> {
-  const row = await repository.findReservation(db, shopId, reservationId);
+export async function getReservation(
+  database: DatabaseHandle,
+  shopId: string,
+  reservationId: string,
+  now: Date,
+): Promise<Reservation> {
+  let row = await repository.findReservation(database.db, shopId, reservationId);
   if (!row) throw new AppError("reservation_not_found", `No reservation ${reservationId} in this shop`);
+  if (row.status === "active" && row.expires_at <= now.toISOString()) {
+    await settledAccount(database, shopId, row.member_id, now);
+    row = (await repository.findReservation(database.db, shopId, reservationId)) ?? row;
+  }
   return toReservation(row);
 }
 
 export async function listReservations(
-  db: Db,
+  database: DatabaseHandle,
   shopId: string,
   memberId: string,
   page: { limit: number; after?: string | undefined; status?: ReservationStatus | undefined },
+  now: Date,
 ): Promise<Reservation[]> {
-  await requireAccount(db, shopId, memberId);
+  await settledAccount(database, shopId, memberId, now);
   return (
-    await repository.listMemberReservations(db, shopId, memberId, {
+    await repository.listMemberReservations(database.db, shopId, memberId, {
       limit: page.limit,
       before: page.after,
       status: page.status,

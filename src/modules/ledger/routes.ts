@@ -6,6 +6,7 @@ import { AppError } from "../../platform/errors.js";
 import { callerOf } from "../../platform/http/auth.js";
 import { decodeCursor, Page, PageQuery, toPage } from "../../platform/http/pagination.js";
 import { problemResponses } from "../../platform/http/problem.js";
+import { absentBodyAsEmptyObject } from "../../platform/http/validation.js";
 import type { TransactionDetails } from "./posting.js";
 import {
   getPointsSummary,
@@ -60,7 +61,8 @@ const maxMetadataBytes = 4096;
 /**
  * What every ledger command takes from the request: who is acting (the API key) and the
  * Idempotency-Key, which the ledger also stores on its transaction. The HTTP layer's stored
- * response covers ordinary retries; the ledger's copy covers a retry after that response was lost.
+ * response covers ordinary retries; the ledger's copy covers a retry after that response was lost
+ * (a crash between commit and storing it) or expired.
  */
 function details(
   request: FastifyRequest,
@@ -77,7 +79,11 @@ function details(
     reference: body.reference ?? null,
     metadata: body.metadata,
     actor: { type: "api_key", id: caller.keyId },
-    idempotencyKey: request.idempotency ? `http:${request.idempotency.key}` : null,
+    // Scoped to the request path, so one key reused on another route (allowed once the HTTP
+    // layer's 24-hour record is gone) is a new change there, never a replay of this one.
+    idempotencyKey: request.idempotency
+      ? `http:${request.method} ${request.url.split("?")[0]} ${request.idempotency.key}`
+      : null,
   };
 }
 
@@ -102,10 +108,6 @@ export function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps): void 
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ["Points"];
   const security = [{ secretKey: [] }];
-  // Commands without required fields may be POSTed with no body at all.
-  const emptyBodyIsEmptyObject = async (request: FastifyRequest) => {
-    request.body ??= {};
-  };
 
   routes.get(
     "/v1/members/:id/points",
@@ -149,13 +151,19 @@ export function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps): void 
     },
     async (request) => {
       const { limit, cursor, type, created_from, created_to } = request.query;
-      const transactions = await listTransactions(deps.database.db, callerOf(request).shopId, request.params.id, {
-        limit: limit + 1,
-        after: decodeCursor(cursor),
-        types: type?.split(",") as TransactionType[] | undefined,
-        from: created_from ? new Date(created_from).toISOString() : undefined,
-        to: created_to ? new Date(created_to).toISOString() : undefined,
-      });
+      const transactions = await listTransactions(
+        deps.database,
+        callerOf(request).shopId,
+        request.params.id,
+        {
+          limit: limit + 1,
+          after: decodeCursor(cursor),
+          types: type?.split(",") as TransactionType[] | undefined,
+          from: created_from ? new Date(created_from).toISOString() : undefined,
+          to: created_to ? new Date(created_to).toISOString() : undefined,
+        },
+        deps.clock.now(),
+      );
       return toPage(transactions, limit, toTransactionJson);
     },
   );
@@ -174,10 +182,13 @@ export function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps): void 
     },
     async (request) => {
       const { limit, cursor } = request.query;
-      const lots = await listLots(deps.database.db, callerOf(request).shopId, request.params.id, {
-        limit: limit + 1,
-        after: decodeCursor(cursor),
-      });
+      const lots = await listLots(
+        deps.database,
+        callerOf(request).shopId,
+        request.params.id,
+        { limit: limit + 1, after: decodeCursor(cursor) },
+        deps.clock.now(),
+      );
       return toPage(lots, limit, toLotJson);
     },
   );
@@ -240,7 +251,7 @@ export function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps): void 
   routes.post(
     "/v1/points/transactions/:id/reverse",
     {
-      preValidation: emptyBodyIsEmptyObject,
+      preValidation: absentBodyAsEmptyObject,
       schema: {
         tags,
         security,
@@ -274,7 +285,7 @@ export function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps): void 
   routes.post(
     "/v1/points/transactions/:id/confirm",
     {
-      preValidation: emptyBodyIsEmptyObject,
+      preValidation: absentBodyAsEmptyObject,
       schema: {
         tags,
         security,
@@ -349,11 +360,13 @@ export function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps): void 
     },
     async (request) => {
       const { limit, cursor, status } = request.query;
-      const reservations = await listReservations(deps.database.db, callerOf(request).shopId, request.params.id, {
-        limit: limit + 1,
-        after: decodeCursor(cursor),
-        status,
-      });
+      const reservations = await listReservations(
+        deps.database,
+        callerOf(request).shopId,
+        request.params.id,
+        { limit: limit + 1, after: decodeCursor(cursor), status },
+        deps.clock.now(),
+      );
       return toPage(reservations, limit, toReservationJson);
     },
   );
@@ -370,13 +383,15 @@ export function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps): void 
       },
     },
     async (request) =>
-      toReservationJson(await getReservation(deps.database.db, callerOf(request).shopId, request.params.id)),
+      toReservationJson(
+        await getReservation(deps.database, callerOf(request).shopId, request.params.id, deps.clock.now()),
+      ),
   );
 
   routes.post(
     "/v1/points/reservations/:id/commit",
     {
-      preValidation: emptyBodyIsEmptyObject,
+      preValidation: absentBodyAsEmptyObject,
       schema: {
         tags,
         security,
@@ -410,7 +425,7 @@ export function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps): void 
   routes.post(
     "/v1/points/reservations/:id/release",
     {
-      preValidation: emptyBodyIsEmptyObject,
+      preValidation: absentBodyAsEmptyObject,
       schema: {
         tags,
         security,

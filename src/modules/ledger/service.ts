@@ -125,6 +125,11 @@ async function onLockedAccount<T>(
   await settleLocked(trx, account, now);
   const result = await work(account);
   await settleLocked(trx, account, now);
+  // That second settlement may have expired points the command gave back to a lot already past
+  // its expiry; a command must return the balance it leaves stored, not the one before that.
+  if (typeof result === "object" && result !== null && "balance" in result) {
+    (result as { balance: PointBalance }).balance = toPointBalance(account);
+  }
   account.updated_at = now.toISOString();
   await repository.saveAccount(trx, account);
   return result;
@@ -297,6 +302,27 @@ async function getReservationRow(trx: Tx, shopId: string, reservationId: string)
   return row;
 }
 
+/**
+ * Commits and releases find their replays through the reservation, not the key. A key that an
+ * earlier transaction of another kind or reservation carries must still be refused as reused: left
+ * alone, the insert would hit the unique index and fail as a database error.
+ */
+async function refuseKeyOfAnotherChange(
+  trx: Tx,
+  details: TransactionDetails,
+  row: PointReservationsTable,
+  type: "redeem" | "release",
+): Promise<void> {
+  if (!details.idempotencyKey) return;
+  const existing = await repository.findTransactionByIdempotencyKey(trx, row.shop_id, details.idempotencyKey);
+  if (existing && (existing.type !== type || existing.reservation_id !== row.id)) {
+    throw new AppError(
+      "idempotency_key_reused",
+      `Idempotency key already used for ${existing.type} transaction ${existing.id}; use a new key for a new change`,
+    );
+  }
+}
+
 function notActive(row: PointReservationsTable): AppError {
   const when = row.status === "expired" ? ` at ${row.expires_at}` : "";
   return new AppError("reservation_not_active", `Reservation ${row.id} is ${row.status}${when}`);
@@ -319,6 +345,7 @@ export async function commitReservation(trx: Tx, input: CommitInput, now: Date):
   return onLockedAccount(trx, input.shopId, found.member_id, now, async (account) => {
     // Read again under the lock: a concurrent commit, release or expiry may have settled it.
     const row = await getReservationRow(trx, input.shopId, input.reservationId);
+    await refuseKeyOfAnotherChange(trx, input, row, "redeem");
     if (row.status === "committed" && row.commit_transaction_id) {
       if (input.amount !== undefined && input.amount !== row.committed_amount) throw notActive(row);
       const committed = await repository.findTransaction(trx, input.shopId, row.commit_transaction_id);
@@ -359,6 +386,7 @@ export async function releaseReservation(trx: Tx, input: ReleaseInput, now: Date
   const found = await getReservationRow(trx, input.shopId, input.reservationId);
   return onLockedAccount(trx, input.shopId, found.member_id, now, async (account) => {
     const row = await getReservationRow(trx, input.shopId, input.reservationId);
+    await refuseKeyOfAnotherChange(trx, input, row, "release");
     if ((row.status === "released" || row.status === "expired") && row.release_transaction_id) {
       const released = await repository.findTransaction(trx, input.shopId, row.release_transaction_id);
       if (released) return { ...result(released, account, true), reservation: toReservation(row) };
@@ -469,7 +497,12 @@ export async function reverseTransaction(trx: Tx, input: ReverseInput, now: Date
   if (input.amount !== undefined) checkAmount(input.amount);
   const found = await getTransactionRow(trx, input.shopId, input.transactionId);
   return onLockedAccount(trx, input.shopId, found.member_id, now, async (account) => {
-    const replay = await replayOf(trx, input.shopId, input, { memberId: found.member_id, types: ["reverse"] });
+    // The amount takes part in the comparison: the same key with another amount is another request.
+    const replay = await replayOf(trx, input.shopId, input, {
+      memberId: found.member_id,
+      types: ["reverse"],
+      amount: input.amount,
+    });
     if (replay) {
       if (replay.reverses_transaction_id !== found.id) {
         throw new AppError("idempotency_key_reused", `Idempotency key already used to reverse another transaction`);
@@ -526,6 +559,15 @@ async function reverseCredit(
   posting.entry("reversals", null, amount);
   if (lot?.state === "pending") {
     // Cancelling pending points: they were never spendable, so they come only from their own lot.
+    // A transfer may have moved them to another member, leaving the lot empty; cancelling them
+    // here anyway would take the lot below zero (and this member's other pending points with it).
+    if (lot.remaining < amount) {
+      throw new AppError(
+        "insufficient_points",
+        `Only ${lot.remaining} of the pending points of ${original.id} are still with the member; ${amount} are needed`,
+        { errors: [{ pointer: "/body/amount", message: `exceeds the ${lot.remaining} pending points left` }] },
+      );
+    }
     posting.entry("pending", memberId, -amount);
     await repository.changeLotRemaining(trx, original.shop_id, lot.id, -amount);
     posting.movement(lot.id, -amount);

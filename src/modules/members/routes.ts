@@ -4,6 +4,7 @@ import { withTransaction } from "../../platform/db/transaction.js";
 import type { AppDeps } from "../../platform/deps.js";
 import { callerOf } from "../../platform/http/auth.js";
 import { problemResponses } from "../../platform/http/problem.js";
+import { absentBodyAsEmptyObject } from "../../platform/http/validation.js";
 import { CreateMemberBody, MemberIdParams, MemberResponse, toMemberResponse } from "./schema.js";
 import { createMember, getMember } from "./service.js";
 
@@ -15,6 +16,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: AppDeps): void 
   routes.post(
     "/v1/members",
     {
+      preValidation: absentBodyAsEmptyObject,
       schema: {
         tags,
         security,

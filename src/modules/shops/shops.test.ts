@@ -19,6 +19,7 @@ describeEachDialect("shop endpoints", (dialect) => {
       base_currency: "EUR",
       timezone: "Europe/Berlin",
       default_locale: "en",
+      redemption_rate: { points: 100, amount: 100, currency: "EUR", is_default: true },
       created_at: "2026-03-01T12:00:00.000Z",
       updated_at: "2026-03-01T12:00:00.000Z",
     });
@@ -89,5 +90,94 @@ describeEachDialect("shop endpoints", (dialect) => {
     });
     const seen = await t().app.inject({ method: "GET", url: "/v1/shop", headers: bearer(second.secretKey) });
     expect(seen.json()).toMatchObject({ id: second.shop.id, name: "Second" });
+  });
+});
+
+describeEachDialect("shop redemption rate", (dialect) => {
+  const t = useTestApp(dialect);
+
+  async function patch(secretKey: string, payload: unknown) {
+    return t().app.inject({ method: "PATCH", url: "/v1/shop", headers: bearer(secretKey), payload: payload as object });
+  }
+
+  async function rateOf(secretKey: string) {
+    const response = await t().app.inject({ method: "GET", url: "/v1/shop", headers: bearer(secretKey) });
+    expect(response.statusCode).toBe(200);
+    return response.json().redemption_rate;
+  }
+
+  it("defaults to 100 points = 1 unit, or 1 point = 1 unit without minor units", async () => {
+    const usd = await createShop(t(), { baseCurrency: "USD" });
+    const jpy = await createShop(t(), { baseCurrency: "JPY" });
+    const kwd = await createShop(t(), { baseCurrency: "KWD" });
+    expect(await rateOf(usd.secretKey)).toEqual({ points: 100, amount: 100, currency: "USD", is_default: true });
+    expect(await rateOf(jpy.secretKey)).toEqual({ points: 1, amount: 1, currency: "JPY", is_default: true });
+    expect(await rateOf(kwd.secretKey)).toEqual({ points: 100, amount: 1000, currency: "KWD", is_default: true });
+  });
+
+  it("sets the shop's own rate and returns to the default with null", async () => {
+    const { secretKey } = await createShop(t(), { baseCurrency: "EUR" });
+    const set = await patch(secretKey, { redemption_rate: { points: 250, amount: 100 } });
+    expect(set.statusCode, set.body).toBe(200);
+    const own = { points: 250, amount: 100, currency: "EUR", is_default: false };
+    expect(set.json().redemption_rate).toEqual(own);
+    expect(await rateOf(secretKey)).toEqual(own);
+
+    const renamed = await patch(secretKey, { name: "Renamed" });
+    expect(renamed.json().redemption_rate).toEqual(own);
+
+    const reset = await patch(secretKey, { redemption_rate: null });
+    expect(reset.statusCode).toBe(200);
+    const fallback = { points: 100, amount: 100, currency: "EUR", is_default: true };
+    expect(reset.json().redemption_rate).toEqual(fallback);
+    expect(await rateOf(secretKey)).toEqual(fallback);
+  });
+
+  it("returns to the new currency's default when the currency changes without a rate", async () => {
+    const { secretKey } = await createShop(t(), { baseCurrency: "USD" });
+    await patch(secretKey, { redemption_rate: { points: 50, amount: 100 } });
+
+    const same = await patch(secretKey, { base_currency: "USD" });
+    expect(same.json().redemption_rate).toEqual({ points: 50, amount: 100, currency: "USD", is_default: false });
+
+    const toYen = await patch(secretKey, { base_currency: "JPY" });
+    expect(toYen.statusCode).toBe(200);
+    expect(toYen.json().redemption_rate).toEqual({ points: 1, amount: 1, currency: "JPY", is_default: true });
+
+    const withRate = await patch(secretKey, { base_currency: "KWD", redemption_rate: { points: 10, amount: 5 } });
+    expect(withRate.json().redemption_rate).toEqual({ points: 10, amount: 5, currency: "KWD", is_default: false });
+    expect(await rateOf(secretKey)).toEqual({ points: 10, amount: 5, currency: "KWD", is_default: false });
+  });
+
+  it("refuses a rate that is not two positive whole numbers, and changes nothing", async () => {
+    const { secretKey } = await createShop(t(), { baseCurrency: "USD" });
+    await patch(secretKey, { redemption_rate: { points: 200, amount: 150 } });
+    const before = await rateOf(secretKey);
+    const cases: Array<[unknown, string[]]> = [
+      [{ points: 0, amount: 100 }, ["/body/redemption_rate/points"]],
+      [{ points: 100, amount: 0 }, ["/body/redemption_rate/amount"]],
+      [{ points: -5, amount: 100 }, ["/body/redemption_rate/points"]],
+      [{ points: 100, amount: -1 }, ["/body/redemption_rate/amount"]],
+      [{ points: 1.5, amount: 100 }, ["/body/redemption_rate/points"]],
+      [{ points: 100, amount: 0.25 }, ["/body/redemption_rate/amount"]],
+      [{ points: "100", amount: 100 }, ["/body/redemption_rate/points"]],
+      [{ points: 1_000_000_001, amount: 100 }, ["/body/redemption_rate/points"]],
+      [{ points: 100, amount: 100, currency: "EUR" }, ["/body/redemption_rate/currency"]],
+      [{ points: 100 }, ["/body/redemption_rate/amount"]],
+      [{}, ["/body/redemption_rate/amount", "/body/redemption_rate/points"]],
+      [100, ["/body/redemption_rate"]],
+    ];
+    for (const [rate, pointers] of cases) {
+      const response = await patch(secretKey, { name: "Changed", redemption_rate: rate });
+      expect(response.statusCode, JSON.stringify(rate)).toBe(400);
+      expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
+      const problem = response.json();
+      expect(problem.code).toBe("validation_failed");
+      const named = new Set(problem.errors.map((error: { pointer: string }) => error.pointer));
+      for (const pointer of pointers) expect(named.has(pointer), `${JSON.stringify(rate)} ${pointer}`).toBe(true);
+    }
+    expect(await rateOf(secretKey)).toEqual(before);
+    const shop = await t().app.inject({ method: "GET", url: "/v1/shop", headers: bearer(secretKey) });
+    expect(shop.json().name).toMatch(/^Test Shop \d+$/);
   });
 });

@@ -7,6 +7,7 @@ import { type DatabaseHandle, type Dialect, openDatabase } from "./database.js";
 import { migrateToLatest, migrationStatus } from "./migrate.js";
 
 const timestamp = "2026-03-01T12:00:00.000Z";
+const allMigrations = ["0001_foundation", "0002_ledger"];
 
 function shopRow(id: string) {
   return {
@@ -15,6 +16,8 @@ function shopRow(id: string) {
     base_currency: "EUR",
     timezone: "Europe/Berlin",
     default_locale: "de-DE",
+    redemption_rate_points: null,
+    redemption_rate_amount: null,
     created_at: timestamp,
     updated_at: timestamp,
   };
@@ -70,21 +73,23 @@ describeEachDialect("database migrations", (dialect: Dialect) => {
     await target.drop();
   });
 
-  it("lists the foundation migration as pending on an empty database", async () => {
-    expect(await migrationStatus(database.db)).toEqual([{ name: "0001_foundation", appliedAt: null }]);
+  it("lists every migration as pending on an empty database", async () => {
+    expect(await migrationStatus(database.db)).toEqual(allMigrations.map((name) => ({ name, appliedAt: null })));
   });
 
-  it("applies the foundation migration to an empty database and reports when it ran", async () => {
+  it("applies every migration to an empty database, in order, and reports when each ran", async () => {
     const before = Date.now();
-    expect(await migrateToLatest(database.db)).toEqual(["0001_foundation"]);
+    expect(await migrateToLatest(database.db)).toEqual(allMigrations);
     const after = Date.now();
 
-    const [state] = await migrationStatus(database.db);
-    expect(state?.name).toBe("0001_foundation");
-    expect(state?.appliedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
-    const appliedAt = new Date(state?.appliedAt ?? "").getTime();
-    expect(appliedAt).toBeGreaterThanOrEqual(before);
-    expect(appliedAt).toBeLessThanOrEqual(after);
+    const states = await migrationStatus(database.db);
+    expect(states.map((state) => state.name)).toEqual(allMigrations);
+    for (const state of states) {
+      expect(state.appliedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      const appliedAt = new Date(state.appliedAt ?? "").getTime();
+      expect(appliedAt).toBeGreaterThanOrEqual(before);
+      expect(appliedAt).toBeLessThanOrEqual(after);
+    }
   });
 
   it("applies nothing the second time and keeps the first run's time", async () => {
@@ -137,6 +142,18 @@ describeEachDialect("database migrations", (dialect: Dialect) => {
     expect(await primaryKeyColumns(database, "shops")).toEqual(["id"]);
   });
 
+  it("keys every ledger table by shop first, so the schema can be distributed by shop", async () => {
+    await migrateToLatest(database.db);
+    expect(await primaryKeyColumns(database, "members")).toEqual(["shop_id", "id"]);
+    expect(await primaryKeyColumns(database, "point_accounts")).toEqual(["shop_id", "member_id"]);
+    expect(await primaryKeyColumns(database, "ledger_transactions")).toEqual(["shop_id", "id"]);
+    expect(await primaryKeyColumns(database, "ledger_entries")).toEqual(["shop_id", "transaction_id", "line"]);
+    expect(await primaryKeyColumns(database, "ledger_lots")).toEqual(["shop_id", "id"]);
+    expect(await primaryKeyColumns(database, "ledger_lot_movements")).toEqual(["shop_id", "transaction_id", "seq"]);
+    expect(await primaryKeyColumns(database, "point_reservations")).toEqual(["shop_id", "id"]);
+    expect(await primaryKeyColumns(database, "outbox")).toEqual(["shop_id", "id"]);
+  });
+
   it("lets two shops use the same key id but never the same token hash", async () => {
     await migrateToLatest(database.db);
     const { db } = database;
@@ -174,8 +191,8 @@ describeEachDialect("database migrations", (dialect: Dialect) => {
     const neighbour = await createTestDatabaseUrl(dialect);
     const neighbourDatabase = openDatabase(neighbour.url, { poolSize: 1 });
     try {
-      expect(await migrateToLatest(neighbourDatabase.db)).toEqual(["0001_foundation"]);
-      expect(await migrateToLatest(database.db)).toEqual(["0001_foundation"]);
+      expect(await migrateToLatest(neighbourDatabase.db)).toEqual(allMigrations);
+      expect(await migrateToLatest(database.db)).toEqual(allMigrations);
       expect(await database.db.selectFrom("shops").selectAll().execute()).toEqual([]);
     } finally {
       await neighbourDatabase.close();

@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject } from "ajv";
 import addFormatsModule from "ajv-formats";
-import type { FastifySchemaCompiler } from "fastify";
+import type { FastifyRequest, FastifySchemaCompiler } from "fastify";
 import type { FieldError } from "../errors.js";
 
 // ajv-formats is CommonJS; under ESM its plugin may arrive wrapped in a default export.
@@ -41,4 +41,12 @@ export function toFieldErrors(errors: ErrorObject[], part: string): FieldError[]
     }
     return { pointer, message };
   });
+}
+
+/**
+ * A `preValidation` hook for commands whose body has no required field: a POST with no body at
+ * all is the empty command `{}`. Only an absent body; JSON `null` stays a wrong type (400).
+ */
+export async function absentBodyAsEmptyObject(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined) request.body = {};
 }
