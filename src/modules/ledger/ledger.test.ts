@@ -423,10 +423,22 @@ describeEachDialect("points ledger", (dialect) => {
         ),
       );
       expect(await codeOf(releaseOther)).toBe("idempotency_key_reused");
+      await spend(shopId, a, 5, "spend:1");
+      const commitWithSpendKey = tx((trx) =>
+        commitReservation(
+          trx,
+          { shopId, reservationId: second.reservation.id, actor, idempotencyKey: "spend:1" },
+          now(),
+        ),
+      );
+      expect(await codeOf(commitWithSpendKey)).toBe("idempotency_key_reused");
       expect((await getReservation(t().database, shopId, second.reservation.id, now())).status).toBe("active");
+      expect(await account(shopId, a)).toMatchObject({ available: 65, reserved: 20, lifetimeSpent: 15 });
       await expectClean(shopId);
     });
 
+    // A confirm records the credit it confirmed (confirms_transaction_id), so the same key on
+    // another credit is a reuse, not a replay.
     it("refuses the key of a confirmation for another transaction", async () => {
       const { shopId, a } = await setup();
       const first = await earn(shopId, a, 10, { pending: true });
@@ -824,7 +836,7 @@ describeEachDialect("points ledger", (dialect) => {
       expect(small.byExpiryMonth.map((row) => row.value.amount)).toEqual([1, 154]);
     });
 
-    it("splits the liability by expiry month in the shop's time zone and leaves out points awaiting expiry", async () => {
+    it("splits the liability by expiry month in the shop's time zone, without points awaiting expiry", async () => {
       const { shopId, a, b } = await setup({ baseCurrency: "JPY", timezone: "Asia/Tokyo" });
       await earn(shopId, a, 100, { expiresAt: "2026-04-30T16:00:00Z" }); // 2026-05-01 01:00 in Tokyo
       await earn(shopId, a, 20, { expiresAt: "2026-04-30T14:59:59Z" }); // 2026-04-30 23:59:59 in Tokyo
@@ -958,7 +970,7 @@ describeEachDialect("points ledger", (dialect) => {
   }
 
   function describeTransfer() {
-    it("moves every lot with its expiry and pending state, and the lifetime totals follow", async () => {
+    it("moves every lot with its expiry and pending state; the target adds the lifetime totals", async () => {
       const { shopId, a, b } = await setup();
       const pendingUntil = new Date(now().getTime() + 2 * day).toISOString();
       const april = await earn(shopId, a, 100, { expiresAt: "2026-04-01T00:00:00Z" });
@@ -970,13 +982,14 @@ describeEachDialect("points ledger", (dialect) => {
 
       const moved = await tx((trx) => transferAccount(trx, { shopId, fromMemberId: a, toMemberId: b, actor }, now()));
       expect(moved?.transaction).toMatchObject({ type: "transfer", amount: 230, memberId: a });
-      expect(moved?.balance).toMatchObject({ available: 0, pending: 0, lifetimeEarned: 0, lifetimeSpent: 0 });
+      // The source keeps its own totals: its history stays with it.
+      expect(moved?.balance).toMatchObject({ available: 0, pending: 0, lifetimeEarned: 170, lifetimeSpent: 20 });
       expect(await account(shopId, a)).toEqual({
         available: 0,
         pending: 0,
         reserved: 0,
-        lifetimeEarned: 0,
-        lifetimeSpent: 0,
+        lifetimeEarned: 170,
+        lifetimeSpent: 20,
         lifetimeExpired: 0,
       });
       expect(await account(shopId, b)).toEqual({
@@ -1036,6 +1049,8 @@ describeEachDialect("points ledger", (dialect) => {
       await expectClean(shopId);
     });
 
+    // Pending lots moved by a transfer carry the transfer transaction, whose member is the source;
+    // confirming them must act on the member who holds them.
     it("lets the member who received pending points confirm them", async () => {
       const { shopId, a, b } = await setup();
       await earn(shopId, a, 30, { pending: true });

@@ -58,7 +58,7 @@ export class Posting {
     amount: number,
     details: TransactionDetails,
     now: Date,
-    links: { reversesTransactionId?: string; reservationId?: string } = {},
+    links: { reversesTransactionId?: string; confirmsTransactionId?: string; reservationId?: string } = {},
   ) {
     this.row = {
       shop_id: shopId,
@@ -73,6 +73,7 @@ export class Posting {
       metadata: JSON.stringify(details.metadata ?? {}),
       idempotency_key: details.idempotencyKey ?? null,
       reverses_transaction_id: links.reversesTransactionId ?? null,
+      confirms_transaction_id: links.confirmsTransactionId ?? null,
       reversed_amount: 0,
       reservation_id: links.reservationId ?? null,
       created_at: now.toISOString(),

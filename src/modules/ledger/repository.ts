@@ -192,6 +192,23 @@ export async function findLots(db: Db, shopId: string, lotIds: string[]): Promis
   return db.selectFrom("ledger_lots").selectAll().where("shop_id", "=", shopId).where("id", "in", lotIds).execute();
 }
 
+/** The lots a transaction credited that still hold pending points (a credit has one; a transfer may have several). */
+export async function listPendingLotsOfTransaction(
+  db: Db,
+  shopId: string,
+  transactionId: string,
+): Promise<LedgerLotsTable[]> {
+  return db
+    .selectFrom("ledger_lots")
+    .selectAll()
+    .where("shop_id", "=", shopId)
+    .where("transaction_id", "=", transactionId)
+    .where("state", "=", "pending")
+    .where("remaining", ">", 0)
+    .orderBy("id")
+    .execute();
+}
+
 export async function findLotOfTransaction(
   db: Db,
   shopId: string,

@@ -31,6 +31,7 @@ export interface LedgerTransaction {
   actor: Actor;
   metadata: Record<string, unknown>;
   reversesTransactionId: string | null;
+  confirmsTransactionId: string | null;
   reversedAmount: number;
   reservationId: string | null;
   createdAt: string;
@@ -47,6 +48,7 @@ export function toLedgerTransaction(row: LedgerTransactionsTable): LedgerTransac
     actor: { type: row.actor_type, id: row.actor_id },
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     reversesTransactionId: row.reverses_transaction_id,
+    confirmsTransactionId: row.confirms_transaction_id,
     reversedAmount: row.reversed_amount,
     reservationId: row.reservation_id,
     createdAt: row.created_at,
@@ -65,6 +67,7 @@ export function toTransactionJson(transaction: LedgerTransaction) {
     actor: { type: transaction.actor.type, id: transaction.actor.id },
     metadata: transaction.metadata,
     reverses_transaction_id: transaction.reversesTransactionId,
+    confirms_transaction_id: transaction.confirmsTransactionId,
     reversed_amount: transaction.reversedAmount,
     reservation_id: transaction.reservationId,
     created_at: transaction.createdAt,

@@ -221,6 +221,7 @@ describeEachDialect("points API", (dialect) => {
         actor: { type: "api_key", id: shop.secretKeyId },
         metadata: { agent: "ana", note: { nested: true } },
         reverses_transaction_id: null,
+        confirms_transaction_id: null,
         reversed_amount: 0,
         reservation_id: null,
         created_at: now.toISOString(),

@@ -26,6 +26,9 @@ export const PointsTransaction = Type.Object(
     }),
     metadata: Type.Record(Type.String(), Type.Unknown()),
     reverses_transaction_id: Type.Union([Type.String(), Type.Null()]),
+    confirms_transaction_id: Type.Union([Type.String(), Type.Null()], {
+      description: "For a confirm: the credit whose pending points it made available",
+    }),
     reversed_amount: Type.Integer({ minimum: 0, description: "How much later reversals have undone" }),
     reservation_id: Type.Union([Type.String(), Type.Null()]),
     created_at: Timestamp,

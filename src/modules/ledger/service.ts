@@ -114,7 +114,7 @@ async function replayOf(
  * first (so nothing spends an expired lot), then runs `work`, settles again if the command gave
  * points back to a lot that has meanwhile expired, and saves the account once.
  */
-async function onLockedAccount<T>(
+async function onLockedAccount<T extends { balance: PointBalance }>(
   trx: Tx,
   shopId: string,
   memberId: string,
@@ -127,9 +127,7 @@ async function onLockedAccount<T>(
   await settleLocked(trx, account, now);
   // That second settlement may have expired points the command gave back to a lot already past
   // its expiry; a command must return the balance it leaves stored, not the one before that.
-  if (typeof result === "object" && result !== null && "balance" in result) {
-    (result as { balance: PointBalance }).balance = toPointBalance(account);
-  }
+  result.balance = toPointBalance(account);
   account.updated_at = now.toISOString();
   await repository.saveAccount(trx, account);
   return result;
@@ -157,8 +155,6 @@ export async function creditPoints(trx: Tx, input: CreditInput, now: Date): Prom
   checkAmount(input.amount);
   const expiresAt = normalizeTimestamp(input.expiresAt, "/body/expires_at");
   const pendingUntil = normalizeTimestamp(input.pendingUntil, "/body/pending_until");
-  checkFuture(expiresAt, "/body/expires_at", now);
-  checkFuture(pendingUntil, "/body/pending_until", now);
   if (pendingUntil !== null && !input.pending) throw invalid("/body/pending_until", "needs pending: true");
   if (pendingUntil !== null && expiresAt !== null && pendingUntil >= expiresAt) {
     throw invalid("/body/pending_until", "must be before expires_at");
@@ -170,6 +166,9 @@ export async function creditPoints(trx: Tx, input: CreditInput, now: Date): Prom
       amount: input.amount,
     });
     if (replay) return result(replay, account, true);
+    // Checked after the replay lookup: a retry after the date has passed still finds its first answer.
+    checkFuture(expiresAt, "/body/expires_at", now);
+    checkFuture(pendingUntil, "/body/pending_until", now);
 
     const posting = new Posting(input.shopId, input.memberId, input.type, input.amount, input, now);
     const target = input.pending ? "pending" : "available";
@@ -250,10 +249,6 @@ export interface ReserveInput extends TransactionDetails {
 export async function reservePoints(trx: Tx, input: ReserveInput, now: Date): Promise<ReservationResult> {
   checkAmount(input.amount);
   const expiresAt = normalizeTimestamp(input.expiresAt, "/body/expires_at") as string;
-  checkFuture(expiresAt, "/body/expires_at", now);
-  if (new Date(expiresAt).getTime() - now.getTime() > maxReservationSeconds * 1000) {
-    throw invalid("/body/expires_at", "must be at most 7 days away");
-  }
   return onLockedAccount(trx, input.shopId, input.memberId, now, async (account) => {
     const replay = await replayOf(trx, input.shopId, input, {
       memberId: input.memberId,
@@ -263,6 +258,10 @@ export async function reservePoints(trx: Tx, input: ReserveInput, now: Date): Pr
     if (replay) {
       const reservation = await getReservationRow(trx, input.shopId, replay.reservation_id ?? "");
       return { ...result(replay, account, true), reservation: toReservation(reservation) };
+    }
+    checkFuture(expiresAt, "/body/expires_at", now);
+    if (new Date(expiresAt).getTime() - now.getTime() > maxReservationSeconds * 1000) {
+      throw invalid("/body/expires_at", "must be at most 7 days away");
     }
     if (account.available < input.amount) throw insufficient(account, input.amount);
 
@@ -435,14 +434,26 @@ async function getTransactionRow(trx: Tx, shopId: string, transactionId: string)
   return row;
 }
 
-/** Makes the pending points of a credit spendable now, ahead of their pending date if they have one. */
+/**
+ * Makes the pending points of a credit (or of a transfer that moved pending points) spendable now,
+ * ahead of their pending date if they have one.
+ */
 export async function confirmPending(trx: Tx, input: TransactionCommandInput, now: Date): Promise<LedgerResult> {
   const original = await getTransactionRow(trx, input.shopId, input.transactionId);
-  return onLockedAccount(trx, input.shopId, original.member_id, now, async (account) => {
-    const replay = await replayOf(trx, input.shopId, input, { memberId: original.member_id, types: ["confirm"] });
-    if (replay) return result(replay, account, true);
-    const lot = await repository.findLotOfTransaction(trx, input.shopId, original.id);
-    if (!lot || lot.state !== "pending" || lot.remaining === 0) {
+  // The points belong to whoever holds the lots: for a transfer that is the receiving member.
+  const [someLot] = await repository.listPendingLotsOfTransaction(trx, input.shopId, original.id);
+  const memberId = someLot?.member_id ?? original.member_id;
+  return onLockedAccount(trx, input.shopId, memberId, now, async (account) => {
+    const replay = await replayOf(trx, input.shopId, input, { memberId, types: ["confirm"] });
+    if (replay) {
+      if (replay.confirms_transaction_id !== original.id) {
+        throw new AppError("idempotency_key_reused", "Idempotency key already used to confirm another transaction");
+      }
+      return result(replay, account, true);
+    }
+    const lots = await repository.listPendingLotsOfTransaction(trx, input.shopId, original.id);
+    if (lots.length === 0) {
+      const lot = await repository.findLotOfTransaction(trx, input.shopId, original.id);
       throw new AppError(
         "not_pending",
         lot?.state === "available"
@@ -450,34 +461,36 @@ export async function confirmPending(trx: Tx, input: TransactionCommandInput, no
           : `Transaction ${original.id} holds no pending points`,
       );
     }
-    const transaction = await confirmLotLocked(trx, account, lot, original, input, now);
+    const transaction = await confirmLotsLocked(trx, account, lots, original, input, now);
     return result(transaction, account);
   });
 }
 
-async function confirmLotLocked(
+/** Confirms pending lots that one transaction credited, as one `confirm` transaction. */
+async function confirmLotsLocked(
   trx: Tx,
   account: PointAccountsTable,
-  lot: LedgerLotsTable,
+  lots: LedgerLotsTable[],
   original: Pick<LedgerTransactionsTable, "id" | "reference">,
   details: TransactionDetails,
   now: Date,
 ): Promise<LedgerTransactionsTable> {
+  const total = lots.reduce((sum, lot) => sum + lot.remaining, 0);
   const posting = new Posting(
-    lot.shop_id,
-    lot.member_id,
+    account.shop_id,
+    account.member_id,
     "confirm",
-    lot.remaining,
+    total,
     { ...details, reference: details.reference ?? original.reference },
     now,
+    { confirmsTransactionId: original.id },
   );
-  posting.entry("pending", lot.member_id, -lot.remaining);
-  posting.entry("available", lot.member_id, lot.remaining);
-  await repository.markLotAvailable(trx, lot.shop_id, lot.id);
-  posting.eventData.lot = toLotJson(toLot({ ...lot, state: "available", pending_until: null }));
-  posting.eventData.confirms_transaction_id = original.id;
-  account.lifetime_earned += lot.remaining;
-  account.next_due_at = earliest([account.next_due_at, lot.expires_at]);
+  posting.entry("pending", account.member_id, -total);
+  posting.entry("available", account.member_id, total);
+  for (const lot of lots) await repository.markLotAvailable(trx, lot.shop_id, lot.id);
+  posting.eventData.lots = lots.map((lot) => toLotJson(toLot({ ...lot, state: "available", pending_until: null })));
+  account.lifetime_earned += total;
+  account.next_due_at = earliest([account.next_due_at, ...lots.map((lot) => lot.expires_at)]);
   await post(trx, posting, [account]);
   return posting.row;
 }
@@ -594,7 +607,7 @@ export interface TransferInput extends TransactionDetails {
 
 /**
  * Moves a member's whole points account to another member (merging duplicates): every lot with
- * points left moves with its state, pending date and expiry, and the lifetime totals follow.
+ * points left moves with its state, pending date and expiry, and the target adds the source's lifetime totals.
  * Refused while the source has active reservations. Returns null when there was nothing to move.
  */
 export async function transferAccount(trx: Tx, input: TransferInput, now: Date): Promise<LedgerResult | null> {
@@ -647,12 +660,11 @@ export async function transferAccount(trx: Tx, input: TransferInput, now: Date):
     await repository.insertLot(trx, copy);
     posting.movement(copy.id, copy.remaining);
   }
+  // The target's totals take in the source's; the source keeps its own, because its history
+  // stays with it and a later reversal of one of its old transactions must not drive them negative.
   to.lifetime_earned += from.lifetime_earned;
   to.lifetime_spent += from.lifetime_spent;
   to.lifetime_expired += from.lifetime_expired;
-  from.lifetime_earned = 0;
-  from.lifetime_spent = 0;
-  from.lifetime_expired = 0;
   to.next_due_at = earliest([to.next_due_at, from.next_due_at]);
   await post(trx, posting, locked);
   from.next_due_at = null;
@@ -686,16 +698,14 @@ async function settleLocked(trx: Tx, account: PointAccountsTable, now: Date): Pr
       now,
     );
   }
-  for (const lot of await repository.listDuePendingLots(trx, shopId, memberId, nowIso)) {
-    await confirmLotLocked(
+  const duePending = await repository.listDuePendingLots(trx, shopId, memberId, nowIso);
+  for (const transactionId of new Set(duePending.map((lot) => lot.transaction_id))) {
+    await confirmLotsLocked(
       trx,
       account,
-      lot,
-      { id: lot.transaction_id, reference: null },
-      {
-        actor: systemActor,
-        reason: "Pending period ended",
-      },
+      duePending.filter((lot) => lot.transaction_id === transactionId),
+      { id: transactionId, reference: null },
+      { actor: systemActor, reason: "Pending period ended" },
       now,
     );
   }
@@ -729,5 +739,8 @@ async function settleLocked(trx: Tx, account: PointAccountsTable, now: Date): Pr
 
 /** Settles one member's account now (expiry, pending confirmation, reservation expiry). */
 export async function settleAccount(trx: Tx, shopId: string, memberId: string, now: Date): Promise<PointBalance> {
-  return onLockedAccount(trx, shopId, memberId, now, async (account) => toPointBalance(account));
+  const { balance } = await onLockedAccount(trx, shopId, memberId, now, async (account) => ({
+    balance: toPointBalance(account),
+  }));
+  return balance;
 }

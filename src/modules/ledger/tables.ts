@@ -58,6 +58,8 @@ export interface LedgerTransactionsTable {
   /** Unique per shop: a second transaction with the same key is a replay of the first. */
   idempotency_key: string | null;
   reverses_transaction_id: string | null;
+  /** For a confirm: the credit whose pending points it made available. */
+  confirms_transaction_id: string | null;
   /** How much of this transaction later reversals have undone. */
   reversed_amount: number;
   reservation_id: string | null;

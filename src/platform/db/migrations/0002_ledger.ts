@@ -59,6 +59,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("metadata", "text", (column) => column.notNull())
     .addColumn("idempotency_key", "text")
     .addColumn("reverses_transaction_id", "text")
+    .addColumn("confirms_transaction_id", "text")
     .addColumn("reversed_amount", "bigint", (column) => column.notNull())
     .addColumn("reservation_id", "text")
     .addColumn("created_at", "text", (column) => column.notNull())
