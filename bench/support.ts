@@ -19,7 +19,8 @@ export interface Measurement {
   dialect: Dialect;
   /** What was measured, e.g. "GET /v1/shop throughput". */
   name: string;
-  unit: "req/s" | "ms";
+  /** tx/s: ledger transactions (e.g. earns) per second, however many share a database transaction. */
+  unit: "req/s" | "tx/s" | "ms";
   /** Whether a larger figure is better (throughput) or worse (latency). */
   better: "higher" | "lower";
   laurel: number;

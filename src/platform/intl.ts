@@ -5,11 +5,20 @@ export function isCurrencyCode(code: string): boolean {
   return /^[A-Z]{3}$/.test(code) && currencies.has(code);
 }
 
-/** Decimal places of a currency's minor unit: USD 2, JPY 0, KWD 3. */
+const minorUnitsByCurrency = new Map<string, number>();
+
+/**
+ * Decimal places of a currency's minor unit: USD 2, JPY 0, KWD 3. Remembered per code: building an
+ * Intl.NumberFormat costs tens of microseconds, and this runs on every shop read.
+ */
 export function currencyMinorUnits(code: string): number {
-  return (
-    new Intl.NumberFormat("en", { style: "currency", currency: code }).resolvedOptions().maximumFractionDigits ?? 2
-  );
+  let units = minorUnitsByCurrency.get(code);
+  if (units === undefined) {
+    units =
+      new Intl.NumberFormat("en", { style: "currency", currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
+    minorUnitsByCurrency.set(code, units);
+  }
+  return units;
 }
 
 export function isTimeZone(zone: string): boolean {
