@@ -75,7 +75,7 @@ describeEachDialect("laurel command line", (dialect: Dialect) => {
     "applies pending migrations with migrate and reports them with migrate status",
     async () => {
       const env = { LAUREL_DATABASE_URL: await createDatabaseUrl() };
-      const migrations = ["0001_foundation", "0002_ledger"];
+      const migrations = ["0001_foundation", "0002_ledger", "0003_members"];
       expect(jsonOf(await runLaurel(["migrate", "status", "--json"], env))).toEqual(
         migrations.map((name) => ({ name, applied_at: null })),
       );
@@ -116,6 +116,8 @@ describeEachDialect("laurel command line", (dialect: Dialect) => {
         timezone: "Europe/Berlin",
         default_locale: "de-DE",
         redemption_rate: { points: 100, amount: 100, currency: "EUR", is_default: true },
+        enrollment_mode: "auto",
+        default_country: null,
         created_at: expect.stringMatching(isoTimestamp),
         updated_at: expect.stringMatching(isoTimestamp),
       });

@@ -22,6 +22,8 @@ export const errorStatuses = {
   already_reversed: 409,
   not_pending: 409,
   reservations_active: 409,
+  identifier_taken: 409,
+  member_not_mergeable: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   invalid_field_value: 422,
@@ -54,6 +56,8 @@ const titles: Record<ErrorCode, string> = {
   already_reversed: "The transaction has already been fully reversed",
   not_pending: "The points are not pending",
   reservations_active: "The member has active reservations",
+  identifier_taken: "The identifier belongs to another member",
+  member_not_mergeable: "These members cannot be merged",
   payload_too_large: "The request body is too large",
   unsupported_media_type: "Unsupported content type",
   invalid_field_value: "A field has a value Laurel cannot accept",
@@ -76,11 +80,18 @@ export class AppError extends Error {
   readonly title: string;
   readonly errors: FieldError[] | undefined;
   readonly headers: Record<string, string> | undefined;
+  /** Extra problem fields for this code (e.g. `member_id` on identifier_taken). */
+  readonly extensions: Record<string, string> | undefined;
 
   constructor(
     code: ErrorCode,
     detail?: string,
-    options: { errors?: FieldError[]; headers?: Record<string, string>; cause?: unknown } = {},
+    options: {
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+      extensions?: Record<string, string>;
+      cause?: unknown;
+    } = {},
   ) {
     super(detail ?? titles[code], options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "AppError";
@@ -89,6 +100,7 @@ export class AppError extends Error {
     this.title = titles[code];
     this.errors = options.errors;
     this.headers = options.headers;
+    this.extensions = options.extensions;
   }
 }
 

@@ -14,6 +14,7 @@ export const idPrefixes = {
   lot: "lot",
   reservation: "res",
   outboxEvent: "evt",
+  consent: "cns",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

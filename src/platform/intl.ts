@@ -1,4 +1,6 @@
-/** Currency, time zone and locale checks, all answered by the runtime's Intl data. */
+import { isSupportedCountry } from "libphonenumber-js/max";
+
+/** Currency, time zone, locale and country checks, answered by the runtime's Intl data and libphonenumber. */
 const currencies = new Set(Intl.supportedValuesOf("currency"));
 
 export function isCurrencyCode(code: string): boolean {
@@ -81,4 +83,9 @@ export function zonedMonthStart(year: number, month: number, timeZone: string): 
   let instant = localMidnight - zoneOffsetMs(new Date(localMidnight), timeZone);
   instant = localMidnight - zoneOffsetMs(new Date(instant), timeZone);
   return new Date(instant);
+}
+
+/** An ISO 3166-1 alpha-2 code of a country or territory with its own telephone numbering. */
+export function isCountryCode(code: string): boolean {
+  return /^[A-Z]{2}$/.test(code) && isSupportedCountry(code);
 }

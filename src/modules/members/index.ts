@@ -1,3 +1,14 @@
+export { type Identifier, type Member, toMemberJson as toMemberResponse } from "./representation.js";
 export { registerMemberRoutes } from "./routes.js";
-export { toMemberResponse } from "./schema.js";
-export { createMember, getMember, type Member } from "./service.js";
+export {
+  type CreateMemberInput,
+  cancelMember,
+  claimMember,
+  createMember,
+  getMember,
+  joinMember,
+  listMembers,
+  recordConsents,
+  updateMember,
+  upsertMemberByIdentifier,
+} from "./service.js";

@@ -1,38 +1,217 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Database } from "../../platform/db/schema.js";
-import type { MemberStatus, MembersTable } from "./tables.js";
+import type {
+  IdentifierKind,
+  MemberAttributeDefinitionsTable,
+  MemberConsentsTable,
+  MemberIdentifiersTable,
+  MemberStatus,
+  MembersTable,
+} from "./tables.js";
 
-export interface Member {
-  id: string;
-  shopId: string;
-  status: MemberStatus;
-  createdAt: string;
-  updatedAt: string;
-}
+type Db = Kysely<Database>;
 
-export function toMember(row: MembersTable): Member {
-  return {
-    id: row.id,
-    shopId: row.shop_id,
-    status: row.status,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-export async function insertMember(db: Kysely<Database>, row: MembersTable): Promise<void> {
+export async function insertMember(db: Db, row: MembersTable): Promise<void> {
   await db.insertInto("members").values(row).execute();
 }
 
-export async function findMember(
-  db: Kysely<Database>,
-  shopId: string,
-  memberId: string,
-): Promise<MembersTable | undefined> {
+export async function findMember(db: Db, shopId: string, memberId: string): Promise<MembersTable | undefined> {
   return db
     .selectFrom("members")
     .selectAll()
     .where("shop_id", "=", shopId)
     .where("id", "=", memberId)
     .executeTakeFirst();
+}
+
+export async function updateMember(
+  db: Db,
+  shopId: string,
+  memberId: string,
+  changes: Partial<Omit<MembersTable, "shop_id" | "id" | "created_at">>,
+): Promise<void> {
+  await db.updateTable("members").set(changes).where("shop_id", "=", shopId).where("id", "=", memberId).execute();
+}
+
+export interface MemberFilter {
+  limit: number;
+  before?: string | undefined;
+  status?: MemberStatus | undefined;
+  createdFrom?: string | undefined;
+  createdTo?: string | undefined;
+  /** Lower-case prefix of an email, a phone number (digits, with or without +) or a name. */
+  search?: string | undefined;
+}
+
+export async function listMembers(db: Db, shopId: string, filter: MemberFilter): Promise<MembersTable[]> {
+  let query = db.selectFrom("members").selectAll().where("shop_id", "=", shopId);
+  if (filter.status) query = query.where("status", "=", filter.status);
+  if (filter.createdFrom) query = query.where("created_at", ">=", filter.createdFrom);
+  if (filter.createdTo) query = query.where("created_at", "<", filter.createdTo);
+  if (filter.before) query = query.where("id", "<", filter.before);
+  const search = filter.search;
+  if (search) {
+    // LIKE with the prefix's own wildcards escaped, so "50%" finds "50%off@…" and nothing else.
+    const pattern = `${search.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+    query = query.where((eb) =>
+      eb.or([
+        eb(sql`lower(given_name)`, "like", sql`${pattern} escape '\\'`),
+        eb(sql`lower(family_name)`, "like", sql`${pattern} escape '\\'`),
+        eb(
+          "id",
+          "in",
+          eb
+            .selectFrom("member_identifiers")
+            .select("member_id")
+            .where("shop_id", "=", shopId)
+            .where("kind", "in", ["email", "phone"])
+            .where(sql`value`, "like", sql`${pattern} escape '\\'`),
+        ),
+      ]),
+    );
+  }
+  return query.orderBy("id", "desc").limit(filter.limit).execute();
+}
+
+export async function insertIdentifier(db: Db, row: MemberIdentifiersTable): Promise<void> {
+  await db.insertInto("member_identifiers").values(row).execute();
+}
+
+export async function findIdentifier(
+  db: Db,
+  shopId: string,
+  kind: IdentifierKind,
+  value: string,
+): Promise<MemberIdentifiersTable | undefined> {
+  return db
+    .selectFrom("member_identifiers")
+    .selectAll()
+    .where("shop_id", "=", shopId)
+    .where("kind", "=", kind)
+    .where("value", "=", value)
+    .executeTakeFirst();
+}
+
+export async function listIdentifiers(db: Db, shopId: string, memberIds: string[]): Promise<MemberIdentifiersTable[]> {
+  if (memberIds.length === 0) return [];
+  return db
+    .selectFrom("member_identifiers")
+    .selectAll()
+    .where("shop_id", "=", shopId)
+    .where("member_id", "in", memberIds)
+    .orderBy("created_at")
+    .orderBy("kind")
+    .orderBy("value")
+    .execute();
+}
+
+export async function markIdentifierVerified(
+  db: Db,
+  shopId: string,
+  kind: IdentifierKind,
+  value: string,
+  at: string,
+): Promise<void> {
+  await db
+    .updateTable("member_identifiers")
+    .set({ verified_at: at })
+    .where("shop_id", "=", shopId)
+    .where("kind", "=", kind)
+    .where("value", "=", value)
+    .where("verified_at", "is", null)
+    .execute();
+}
+
+export async function deleteIdentifier(db: Db, shopId: string, kind: IdentifierKind, value: string): Promise<void> {
+  await db
+    .deleteFrom("member_identifiers")
+    .where("shop_id", "=", shopId)
+    .where("kind", "=", kind)
+    .where("value", "=", value)
+    .execute();
+}
+
+/** Moves every identifier of one member to another (merging). */
+export async function moveIdentifiers(db: Db, shopId: string, fromMemberId: string, toMemberId: string): Promise<void> {
+  await db
+    .updateTable("member_identifiers")
+    .set({ member_id: toMemberId })
+    .where("shop_id", "=", shopId)
+    .where("member_id", "=", fromMemberId)
+    .execute();
+}
+
+export async function insertConsent(db: Db, row: MemberConsentsTable): Promise<void> {
+  await db.insertInto("member_consents").values(row).execute();
+}
+
+/** A member's consent history, newest first. */
+export async function listConsents(
+  db: Db,
+  shopId: string,
+  memberId: string,
+  page: { limit: number; before?: string | undefined },
+): Promise<MemberConsentsTable[]> {
+  let query = db
+    .selectFrom("member_consents")
+    .selectAll()
+    .where("shop_id", "=", shopId)
+    .where("member_id", "=", memberId);
+  if (page.before) query = query.where("id", "<", page.before);
+  return query.orderBy("id", "desc").limit(page.limit).execute();
+}
+
+/** The latest record per purpose: the member's current consent. */
+export async function listCurrentConsents(db: Db, shopId: string, memberId: string): Promise<MemberConsentsTable[]> {
+  return db
+    .selectFrom("member_consents as c")
+    .selectAll("c")
+    .where("c.shop_id", "=", shopId)
+    .where("c.member_id", "=", memberId)
+    .where((eb) =>
+      eb(
+        "c.id",
+        "=",
+        eb
+          .selectFrom("member_consents as latest")
+          .select((inner) => inner.fn.max("latest.id").as("id"))
+          .where("latest.shop_id", "=", shopId)
+          .where("latest.member_id", "=", memberId)
+          .whereRef("latest.purpose", "=", "c.purpose"),
+      ),
+    )
+    .execute();
+}
+
+export async function listAttributeDefinitions(db: Db, shopId: string): Promise<MemberAttributeDefinitionsTable[]> {
+  return db
+    .selectFrom("member_attribute_definitions")
+    .selectAll()
+    .where("shop_id", "=", shopId)
+    .orderBy("key")
+    .execute();
+}
+
+export async function upsertAttributeDefinition(db: Db, row: MemberAttributeDefinitionsTable): Promise<void> {
+  await db
+    .insertInto("member_attribute_definitions")
+    .values(row)
+    .onConflict((conflict) =>
+      conflict.columns(["shop_id", "key"]).doUpdateSet({
+        type: row.type,
+        label: row.label,
+        required: row.required,
+        updated_at: row.updated_at,
+      }),
+    )
+    .execute();
+}
+
+export async function deleteAttributeDefinition(db: Db, shopId: string, key: string): Promise<number> {
+  const result = await db
+    .deleteFrom("member_attribute_definitions")
+    .where("shop_id", "=", shopId)
+    .where("key", "=", key)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

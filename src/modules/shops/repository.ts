@@ -18,6 +18,8 @@ export interface Shop {
   timezone: string;
   defaultLocale: string;
   redemptionRate: RedemptionRate;
+  enrollmentMode: ShopsTable["enrollment_mode"];
+  defaultCountry: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -30,6 +32,8 @@ export function toShop(row: ShopsTable): Shop {
     timezone: row.timezone,
     defaultLocale: row.default_locale,
     redemptionRate: redemptionRateOf(row),
+    enrollmentMode: row.enrollment_mode,
+    defaultCountry: row.default_country,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -61,6 +65,19 @@ export async function listShops(db: Kysely<Database>): Promise<ShopsTable[]> {
   return db.selectFrom("shops").selectAll().orderBy("id").execute();
 }
 
+export async function setCustomerTokenSecretIfMissing(
+  db: Kysely<Database>,
+  shopId: string,
+  secret: string,
+): Promise<void> {
+  await db
+    .updateTable("shops")
+    .set({ customer_token_secret: secret })
+    .where("id", "=", shopId)
+    .where("customer_token_secret", "is", null)
+    .execute();
+}
+
 export async function countShops(db: Kysely<Database>): Promise<number> {
   const row = await db
     .selectFrom("shops")
@@ -75,7 +92,15 @@ export async function updateShop(
   changes: Partial<
     Pick<
       ShopsTable,
-      "name" | "base_currency" | "timezone" | "default_locale" | "redemption_rate_points" | "redemption_rate_amount"
+      | "name"
+      | "base_currency"
+      | "timezone"
+      | "default_locale"
+      | "redemption_rate_points"
+      | "redemption_rate_amount"
+      | "enrollment_mode"
+      | "default_country"
+      | "customer_token_secret"
     >
   > & { updated_at: string },
 ): Promise<void> {

@@ -28,7 +28,7 @@ export function registerShopRoutes(app: FastifyInstance, deps: AppDeps): void {
     {
       schema: {
         tags: ["Shop"],
-        summary: "Change the shop's name, currency, time zone, default locale or redemption rate",
+        summary: "Change the shop's settings: name, currency, time zone, locale, redemption rate, enrollment, country",
         security: [{ secretKey: [] }],
         body: UpdateShopBody,
         response: { 200: ShopResponse, ...problemResponses(400, 401, 403, 409, 422, 429) },
@@ -46,6 +46,8 @@ export function registerShopRoutes(app: FastifyInstance, deps: AppDeps): void {
             timezone: request.body.timezone,
             defaultLocale: request.body.default_locale,
             redemptionRate: request.body.redemption_rate,
+            enrollmentMode: request.body.enrollment_mode,
+            defaultCountry: request.body.default_country,
           },
           deps.clock.now(),
         ),

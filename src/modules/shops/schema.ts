@@ -24,6 +24,14 @@ export const ShopResponse = Type.Object(
           "What points are worth: `points` points = `amount` minor units of `currency`. Values the points liability. Defaults to 100 points = 1 unit (1 point = 1 unit for currencies without minor units, like JPY).",
       },
     ),
+    enrollment_mode: Type.Union([Type.Literal("auto"), Type.Literal("opt_in")], {
+      description:
+        "auto: every customer Laurel hears of becomes an active member; opt_in: customers are guests until they join",
+    }),
+    default_country: Type.Union([Type.String(), Type.Null()], {
+      description: "ISO 3166-1 alpha-2: the region local phone numbers are read in (null: international numbers only)",
+      examples: ["DE"],
+    }),
     created_at: Type.String({ format: "date-time" }),
     updated_at: Type.String({ format: "date-time" }),
   },
@@ -36,6 +44,10 @@ export const UpdateShopBody = Type.Object(
     base_currency: Type.Optional(Type.String({ pattern: "^[A-Z]{3}$", description: "ISO 4217 code" })),
     timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "IANA time zone" })),
     default_locale: Type.Optional(Type.String({ minLength: 2, maxLength: 35, description: "BCP 47 tag" })),
+    enrollment_mode: Type.Optional(Type.Union([Type.Literal("auto"), Type.Literal("opt_in")])),
+    default_country: Type.Optional(
+      Type.Union([Type.String({ pattern: "^[A-Z]{2}$" }), Type.Null()], { description: "ISO 3166-1 alpha-2" }),
+    ),
     redemption_rate: Type.Optional(
       Type.Union(
         [
@@ -76,6 +88,8 @@ export function toShopResponse(shop: Shop) {
       currency: shop.baseCurrency,
       is_default: shop.redemptionRate.isDefault,
     },
+    enrollment_mode: shop.enrollmentMode,
+    default_country: shop.defaultCountry,
     created_at: shop.createdAt,
     updated_at: shop.updatedAt,
   };

@@ -1,10 +1,11 @@
+import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { DatabaseHandle } from "../../platform/db/database.js";
 import type { Database } from "../../platform/db/schema.js";
 import { type Tx, withTransaction } from "../../platform/db/transaction.js";
 import { AppError, type FieldError } from "../../platform/errors.js";
 import { newId } from "../../platform/ids.js";
-import { canonicalLocale, isCurrencyCode, isTimeZone } from "../../platform/intl.js";
+import { canonicalLocale, isCountryCode, isCurrencyCode, isTimeZone } from "../../platform/intl.js";
 import { type CreatedApiKey, createApiKey } from "../keys/index.js";
 import type { Shop } from "./repository.js";
 import * as repository from "./repository.js";
@@ -18,6 +19,9 @@ export interface ShopSettingsInput {
   defaultLocale?: string | undefined;
   /** Null returns to the currency's default. */
   redemptionRate?: { points: number; amount: number } | null | undefined;
+  enrollmentMode?: "auto" | "opt_in" | undefined;
+  /** ISO 3166-1 alpha-2 for reading local phone numbers; null: only international numbers. */
+  defaultCountry?: string | null | undefined;
 }
 
 /** Checks what JSON Schema cannot: that codes name a real currency, time zone and locale. */
@@ -39,6 +43,12 @@ function checkSettings(input: ShopSettingsInput): { defaultLocale?: string } {
   if (input.defaultLocale !== undefined && locale === undefined) {
     errors.push({ pointer: "/body/default_locale", message: `"${input.defaultLocale}" is not a BCP 47 language tag` });
   }
+  if (input.defaultCountry !== undefined && input.defaultCountry !== null && !isCountryCode(input.defaultCountry)) {
+    errors.push({
+      pointer: "/body/default_country",
+      message: `"${input.defaultCountry}" is not an ISO 3166-1 alpha-2 country code`,
+    });
+  }
   if (errors.length > 0) {
     throw new AppError("invalid_field_value", errors.map((error) => error.message).join("; "), { errors });
   }
@@ -50,6 +60,35 @@ export interface NewShop {
   baseCurrency: string;
   timezone?: string | undefined;
   defaultLocale?: string | undefined;
+  enrollmentMode?: "auto" | "opt_in" | undefined;
+  defaultCountry?: string | null | undefined;
+}
+
+/** 32 random bytes as hex: the key storefront customer tokens are signed with. */
+function newCustomerTokenSecret(): string {
+  return randomBytes(32).toString("hex");
+}
+
+/**
+ * The key that signs the shop's storefront customer tokens. Shops made before tokens existed get
+ * one on first use; the conditional update keeps two first uses from making two different keys.
+ */
+export async function getCustomerTokenSecret(db: Kysely<Database>, shopId: string): Promise<string> {
+  const row = await repository.findShop(db, shopId);
+  if (!row) throw new AppError("shop_not_found", `No shop ${shopId}`);
+  if (row.customer_token_secret) return row.customer_token_secret;
+  await repository.setCustomerTokenSecretIfMissing(db, shopId, newCustomerTokenSecret());
+  const reread = await repository.findShop(db, shopId);
+  if (!reread?.customer_token_secret) throw new Error(`shop ${shopId} has no customer token secret`);
+  return reread.customer_token_secret;
+}
+
+/** Replaces the signing key: every customer token issued before stops working at once. */
+export async function rotateCustomerTokenSecret(trx: Tx, shopId: string, now: Date): Promise<string> {
+  await getShop(trx, shopId);
+  const secret = newCustomerTokenSecret();
+  await repository.updateShop(trx, shopId, { customer_token_secret: secret, updated_at: now.toISOString() });
+  return secret;
 }
 
 export async function createShop(trx: Tx, input: NewShop, now: Date): Promise<Shop> {
@@ -63,6 +102,9 @@ export async function createShop(trx: Tx, input: NewShop, now: Date): Promise<Sh
     default_locale: checked.defaultLocale ?? "en",
     redemption_rate_points: null,
     redemption_rate_amount: null,
+    enrollment_mode: input.enrollmentMode ?? "auto",
+    default_country: input.defaultCountry ?? null,
+    customer_token_secret: newCustomerTokenSecret(),
     created_at: timestamp,
     updated_at: timestamp,
   };
@@ -113,6 +155,8 @@ export async function updateShop(trx: Tx, shopId: string, input: ShopSettingsInp
     ...(input.baseCurrency === undefined ? {} : { base_currency: input.baseCurrency }),
     ...(input.timezone === undefined ? {} : { timezone: input.timezone }),
     ...(checked.defaultLocale === undefined ? {} : { default_locale: checked.defaultLocale }),
+    ...(input.enrollmentMode === undefined ? {} : { enrollment_mode: input.enrollmentMode }),
+    ...(input.defaultCountry === undefined ? {} : { default_country: input.defaultCountry }),
     updated_at: now.toISOString(),
   });
   return getShop(trx, shopId);

@@ -20,6 +20,8 @@ describeEachDialect("shop endpoints", (dialect) => {
       timezone: "Europe/Berlin",
       default_locale: "en",
       redemption_rate: { points: 100, amount: 100, currency: "EUR", is_default: true },
+      enrollment_mode: "auto",
+      default_country: null,
       created_at: "2026-03-01T12:00:00.000Z",
       updated_at: "2026-03-01T12:00:00.000Z",
     });

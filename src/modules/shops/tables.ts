@@ -10,6 +10,12 @@ export interface ShopsTable {
   /** `redemption_rate_points` points are worth `redemption_rate_amount` minor units; null = the default. */
   redemption_rate_points: number | null;
   redemption_rate_amount: number | null;
+  /** auto: every customer becomes an active member; opt_in: customers are guests until they join. */
+  enrollment_mode: "auto" | "opt_in";
+  /** ISO 3166-1 alpha-2: the region local phone numbers are read in. */
+  default_country: string | null;
+  /** Signs storefront customer tokens (hex); made on first use. */
+  customer_token_secret: string | null;
   created_at: string;
   updated_at: string;
 }

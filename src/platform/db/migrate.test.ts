@@ -7,7 +7,7 @@ import { type DatabaseHandle, type Dialect, openDatabase } from "./database.js";
 import { migrateToLatest, migrationStatus } from "./migrate.js";
 
 const timestamp = "2026-03-01T12:00:00.000Z";
-const allMigrations = ["0001_foundation", "0002_ledger"];
+const allMigrations = ["0001_foundation", "0002_ledger", "0003_members"];
 
 function shopRow(id: string) {
   return {
@@ -18,6 +18,9 @@ function shopRow(id: string) {
     default_locale: "de-DE",
     redemption_rate_points: null,
     redemption_rate_amount: null,
+    enrollment_mode: "auto" as const,
+    default_country: null,
+    customer_token_secret: null,
     created_at: timestamp,
     updated_at: timestamp,
   };

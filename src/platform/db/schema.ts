@@ -7,7 +7,12 @@ import type {
   PointAccountsTable,
   PointReservationsTable,
 } from "../../modules/ledger/tables.js";
-import type { MembersTable } from "../../modules/members/tables.js";
+import type {
+  MemberAttributeDefinitionsTable,
+  MemberConsentsTable,
+  MemberIdentifiersTable,
+  MembersTable,
+} from "../../modules/members/tables.js";
 import type { ShopsTable } from "../../modules/shops/tables.js";
 import type { IdempotencyKeysTable } from "../http/idempotency.js";
 import type { OutboxTable } from "../outbox.js";
@@ -21,6 +26,9 @@ export interface Database {
   api_keys: ApiKeysTable;
   idempotency_keys: IdempotencyKeysTable;
   members: MembersTable;
+  member_identifiers: MemberIdentifiersTable;
+  member_consents: MemberConsentsTable;
+  member_attribute_definitions: MemberAttributeDefinitionsTable;
   point_accounts: PointAccountsTable;
   ledger_transactions: LedgerTransactionsTable;
   ledger_entries: LedgerEntriesTable;

@@ -12,6 +12,9 @@ export const ProblemSchema = Type.Object(
     code: Type.String({ description: "Stable machine-readable error code", examples: ["validation_failed"] }),
     detail: Type.String({ description: "What went wrong with this request" }),
     request_id: Type.Optional(Type.String({ description: "Id of the request, also in the X-Request-Id header" })),
+    member_id: Type.Optional(
+      Type.String({ description: "identifier_taken: the member who already holds the identifier" }),
+    ),
     errors: Type.Optional(
       Type.Array(
         Type.Object({
@@ -43,6 +46,7 @@ export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply 
     request_id: reply.request.id,
   };
   if (error.errors) body.errors = error.errors;
+  if (error.extensions) Object.assign(body, error.extensions);
   if (error.headers) reply.headers(error.headers);
   return reply.code(error.status).type("application/problem+json").send(JSON.stringify(body));
 }
