@@ -49,6 +49,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof incoming === "string" && requestIdPattern.test(incoming) ? incoming : newId("request");
     },
     return503OnClosing: true,
+    // Path parameters carry identifiers (PUT /v1/members/by/email/…): a 320-character email,
+    // percent-encoded, must fit; the default 100 would refuse long addresses before any handler.
+    routerOptions: { maxParamLength: 1000 },
   });
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only; any other body is 415 rather than a string the schema then rejects.

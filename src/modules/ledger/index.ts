@@ -12,8 +12,22 @@ export {
   pointsValue,
   settleDueAccounts,
 } from "./queries.js";
-export type { Actor, LedgerTransaction, Lot, PointBalance, Reservation } from "./representation.js";
+export {
+  type Actor,
+  type LedgerTransaction,
+  type Lot,
+  type PointBalance,
+  type Reservation,
+  toPointsSummaryJson,
+  toTransactionJson,
+} from "./representation.js";
 export { registerLedgerRoutes } from "./routes.js";
+export {
+  PointsSummary as PointsSummarySchema,
+  PointsTransaction as PointsTransactionSchema,
+  TransactionsQuery as TransactionsQuerySchema,
+  toTransactionFilter,
+} from "./schema.js";
 export {
   commitReservation,
   confirmPending,

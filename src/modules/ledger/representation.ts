@@ -1,3 +1,4 @@
+import type { PointsSummary } from "./queries.js";
 import type {
   ActorType,
   LedgerEntriesTable,
@@ -105,6 +106,17 @@ export function toBalanceJson(balance: PointBalance) {
     lifetime_earned: balance.lifetimeEarned,
     lifetime_spent: balance.lifetimeSpent,
     lifetime_expired: balance.lifetimeExpired,
+  };
+}
+
+/** GET …/points: the balance with what expires next, as of a moment. */
+export function toPointsSummaryJson(summary: PointsSummary) {
+  return {
+    object: "points_summary" as const,
+    ...toBalanceJson(summary),
+    next_expiration: summary.nextExpiration,
+    expiring_within_30_days: summary.expiringWithin30Days,
+    as_of: summary.asOf,
   };
 }
 

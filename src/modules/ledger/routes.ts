@@ -22,6 +22,7 @@ import {
   toEntryJson,
   toLotJson,
   toMovementJson,
+  toPointsSummaryJson,
   toReservationJson,
   toTransactionJson,
 } from "./representation.js";
@@ -42,6 +43,7 @@ import {
   ReserveBody,
   ReverseBody,
   TransactionsQuery,
+  toTransactionFilter,
 } from "./schema.js";
 import {
   commitReservation,
@@ -54,7 +56,6 @@ import {
   reservePoints,
   reverseTransaction,
 } from "./service.js";
-import type { TransactionType } from "./tables.js";
 
 const maxMetadataBytes = 4096;
 
@@ -127,13 +128,7 @@ export function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps): void 
         request.params.id,
         deps.clock.now(),
       );
-      return {
-        object: "points_summary" as const,
-        ...toBalanceJson(summary),
-        next_expiration: summary.nextExpiration,
-        expiring_within_30_days: summary.expiringWithin30Days,
-        as_of: summary.asOf,
-      };
+      return toPointsSummaryJson(summary);
     },
   );
 
@@ -150,21 +145,14 @@ export function registerLedgerRoutes(app: FastifyInstance, deps: AppDeps): void 
       },
     },
     async (request) => {
-      const { limit, cursor, type, created_from, created_to } = request.query;
       const transactions = await listTransactions(
         deps.database,
         callerOf(request).shopId,
         request.params.id,
-        {
-          limit: limit + 1,
-          after: decodeCursor(cursor),
-          types: type?.split(",") as TransactionType[] | undefined,
-          from: created_from ? new Date(created_from).toISOString() : undefined,
-          to: created_to ? new Date(created_to).toISOString() : undefined,
-        },
+        toTransactionFilter(request.query, decodeCursor(request.query.cursor)),
         deps.clock.now(),
       );
-      return toPage(transactions, limit, toTransactionJson);
+      return toPage(transactions, request.query.limit, toTransactionJson);
     },
   );
 

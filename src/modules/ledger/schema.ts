@@ -1,13 +1,13 @@
 import { type Static, Type } from "typebox";
 import { PageQuery } from "../../platform/http/pagination.js";
 import { maxPointsPerTransaction } from "./service.js";
-import { transactionTypes } from "./tables.js";
+import { type TransactionType, transactionTypes } from "./tables.js";
 
 const Timestamp = Type.String({ format: "date-time" });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 const Points = Type.Integer({ minimum: 0 });
 
-const TransactionType = Type.Enum(transactionTypes, {
+const TransactionTypeSchema = Type.Enum(transactionTypes, {
   description: "What the transaction did; each type has a fixed pattern of entries (see docs/ledger.md)",
 });
 
@@ -16,7 +16,7 @@ export const PointsTransaction = Type.Object(
     id: Type.String({ examples: ["txn_01JD3M8Q6V9KX2T4R7B5N0CZHF"] }),
     object: Type.Literal("points_transaction"),
     member_id: Type.String(),
-    type: TransactionType,
+    type: TransactionTypeSchema,
     amount: Type.Integer({ minimum: 1, description: "Points moved (always positive; the type says which way)" }),
     reason: Type.Union([Type.String(), Type.Null()]),
     reference: Type.Union([Type.String(), Type.Null()], { description: "Order, event or redemption id" }),
@@ -228,6 +228,17 @@ export const TransactionsQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The service filter a `TransactionsQuery` asks for (one more row than the page, to see if more follow). */
+export function toTransactionFilter(query: Static<typeof TransactionsQuery>, after: string | undefined) {
+  return {
+    limit: query.limit + 1,
+    after,
+    types: query.type?.split(",") as TransactionType[] | undefined,
+    from: query.created_from ? new Date(query.created_from).toISOString() : undefined,
+    to: query.created_to ? new Date(query.created_to).toISOString() : undefined,
+  };
+}
 
 export const ReservationsQuery = Type.Object(
   {

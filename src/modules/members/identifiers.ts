@@ -13,7 +13,12 @@ function refuse(pointer: string, message: string): AppError {
 
 /** A phone number in E.164, read in `defaultCountry` when written without a country code. */
 function normalizePhone(raw: string, defaultCountry: string | null, pointer: string): string {
-  const phone = parsePhoneNumberFromString(raw, defaultCountry ? { defaultCountry: defaultCountry as never } : {});
+  // extract: false because by default libphonenumber finds a number anywhere in the text, so
+  // "call me at +1 213 373 4253" or "+12133734253abc" would pass as a phone number.
+  const phone = parsePhoneNumberFromString(raw, {
+    extract: false,
+    ...(defaultCountry ? { defaultCountry: defaultCountry as never } : {}),
+  });
   if (!phone?.isValid()) {
     throw refuse(
       pointer,
@@ -46,8 +51,14 @@ export function normalizeIdentifier(
     case "phone":
       return normalizePhone(value, options.defaultCountry, options.pointer);
     case "whatsapp":
-      // A WhatsApp id (wa_id) is the international number without the plus sign.
-      return normalizePhone(/^\d{8,15}$/.test(value) ? `+${value}` : value, options.defaultCountry, options.pointer);
+      // A WhatsApp id (wa_id) is the international number without the plus sign. It never starts
+      // with 0 (no country code does), so digits with a leading 0 are a local number, read in the
+      // default country: prefixing those with + made every such local number invalid.
+      return normalizePhone(
+        /^[1-9]\d{7,14}$/.test(value) ? `+${value}` : value,
+        options.defaultCountry,
+        options.pointer,
+      );
     case "shopify": {
       const id = shopifyGlobalId.exec(value)?.[1] ?? value;
       if (!/^\d{1,20}$/.test(id)) throw refuse(options.pointer, `"${raw}" is not a Shopify customer id`);

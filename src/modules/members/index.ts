@@ -1,3 +1,4 @@
+export { type MergeInput, type MergeResult, mergeMembers } from "./merge.js";
 export { type Identifier, type Member, toMemberJson as toMemberResponse } from "./representation.js";
 export { registerMemberRoutes } from "./routes.js";
 export {
@@ -12,3 +13,4 @@ export {
   updateMember,
   upsertMemberByIdentifier,
 } from "./service.js";
+export { getMemberTimeline, type TimelineItem, type TimelinePage } from "./timeline.js";

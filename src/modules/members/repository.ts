@@ -39,7 +39,7 @@ export interface MemberFilter {
   status?: MemberStatus | undefined;
   createdFrom?: string | undefined;
   createdTo?: string | undefined;
-  /** Lower-case prefix of an email, a phone number (digits, with or without +) or a name. */
+  /** Prefix of an email, a phone number (digits, with or without +) or a name, in any case. */
   search?: string | undefined;
 }
 
@@ -52,11 +52,18 @@ export async function listMembers(db: Db, shopId: string, filter: MemberFilter):
   const search = filter.search;
   if (search) {
     // LIKE with the prefix's own wildcards escaped, so "50%" finds "50%off@…" and nothing else.
-    const pattern = `${search.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+    const prefix = (text: string) => `${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+    // Emails are stored lower-cased and phones in E.164: a query starting with a digit means the
+    // number after the +.
+    const pattern = prefix(search.toLowerCase().replace(/^(?=\d)/, "+"));
+    // Names are lowered by the database on both sides. A query lowered in JavaScript ("öz") never
+    // matched "Özdemir" on SQLite (its lower() folds ASCII only) or on a C-locale PostgreSQL; this
+    // way a name is found as written everywhere, and case-insensitively for ASCII.
+    const namePattern = prefix(search);
     query = query.where((eb) =>
       eb.or([
-        eb(sql`lower(given_name)`, "like", sql`${pattern} escape '\\'`),
-        eb(sql`lower(family_name)`, "like", sql`${pattern} escape '\\'`),
+        eb(sql`lower(given_name)`, "like", sql`lower(${namePattern}) escape '\\'`),
+        eb(sql`lower(family_name)`, "like", sql`lower(${namePattern}) escape '\\'`),
         eb(
           "id",
           "in",
@@ -131,16 +138,6 @@ export async function deleteIdentifier(db: Db, shopId: string, kind: IdentifierK
     .execute();
 }
 
-/** Moves every identifier of one member to another (merging). */
-export async function moveIdentifiers(db: Db, shopId: string, fromMemberId: string, toMemberId: string): Promise<void> {
-  await db
-    .updateTable("member_identifiers")
-    .set({ member_id: toMemberId })
-    .where("shop_id", "=", shopId)
-    .where("member_id", "=", fromMemberId)
-    .execute();
-}
-
 export async function insertConsent(db: Db, row: MemberConsentsTable): Promise<void> {
   await db.insertInto("member_consents").values(row).execute();
 }
@@ -161,7 +158,11 @@ export async function listConsents(
   return query.orderBy("id", "desc").limit(page.limit).execute();
 }
 
-/** The latest record per purpose: the member's current consent. */
+/**
+ * The latest record per purpose: the member's current consent. Latest by `recorded_at`, then id:
+ * a merge copies the duplicate's history with new ids, and an old copy must not outrank a newer
+ * record of the survivor.
+ */
 export async function listCurrentConsents(db: Db, shopId: string, memberId: string): Promise<MemberConsentsTable[]> {
   return db
     .selectFrom("member_consents as c")
@@ -174,10 +175,13 @@ export async function listCurrentConsents(db: Db, shopId: string, memberId: stri
         "=",
         eb
           .selectFrom("member_consents as latest")
-          .select((inner) => inner.fn.max("latest.id").as("id"))
+          .select("latest.id")
           .where("latest.shop_id", "=", shopId)
           .where("latest.member_id", "=", memberId)
-          .whereRef("latest.purpose", "=", "c.purpose"),
+          .whereRef("latest.purpose", "=", "c.purpose")
+          .orderBy("latest.recorded_at", "desc")
+          .orderBy("latest.id", "desc")
+          .limit(1),
       ),
     )
     .execute();

@@ -1,4 +1,12 @@
-import type { IdentifierKind, MemberIdentifiersTable, MemberStatus, MembersTable, NameOrder } from "./tables.js";
+import type {
+  ConsentChannel,
+  ConsentPurpose,
+  IdentifierKind,
+  MemberIdentifiersTable,
+  MemberStatus,
+  MembersTable,
+  NameOrder,
+} from "./tables.js";
 
 /**
  * The member as services pass it around, and its public JSON: what the API returns and what
@@ -88,5 +96,52 @@ export function toMemberJson(member: Member) {
     merged_into_member_id: member.mergedIntoMemberId,
     created_at: member.createdAt,
     updated_at: member.updatedAt,
+  };
+}
+
+export interface Consent {
+  id: string;
+  purpose: ConsentPurpose;
+  channel: ConsentChannel;
+  status: "granted" | "withdrawn";
+  source: string;
+  wordingVersion: string | null;
+  ipAddress: string | null;
+  userAgent: string | null;
+  recordedAt: string;
+}
+
+/** A purpose's current state: granted only when its latest record grants it. */
+export interface CurrentConsent {
+  purpose: ConsentPurpose;
+  granted: boolean;
+  latest: Consent | null;
+}
+
+/** A consent record as the API shows it. */
+export function toConsentJson(consent: Consent) {
+  return {
+    id: consent.id,
+    purpose: consent.purpose,
+    channel: consent.channel,
+    status: consent.status,
+    source: consent.source,
+    wording_version: consent.wordingVersion,
+    ip_address: consent.ipAddress,
+    user_agent: consent.userAgent,
+    recorded_at: consent.recordedAt,
+  };
+}
+
+/** A member's current consent per purpose, as GET …/consents (and the storefront's) return it. */
+export function toConsentsJson(memberId: string, purposes: CurrentConsent[]) {
+  return {
+    object: "member_consents" as const,
+    member_id: memberId,
+    purposes: purposes.map((entry) => ({
+      purpose: entry.purpose,
+      granted: entry.granted,
+      latest: entry.latest ? toConsentJson(entry.latest) : null,
+    })),
   };
 }

@@ -7,6 +7,9 @@ import { callerOf } from "../../platform/http/auth.js";
 import { decodeCursor, Page, PageQuery, toPage } from "../../platform/http/pagination.js";
 import { problemResponses } from "../../platform/http/problem.js";
 import { absentBodyAsEmptyObject } from "../../platform/http/validation.js";
+import { registerIdentityRoutes } from "./identity-routes.js";
+import { registerMergeAndTimelineRoutes } from "./merge-routes.js";
+import { toConsentJson, toConsentsJson } from "./representation.js";
 import {
   AttributeDefinitionResponse,
   AttributeKeyParams,
@@ -27,7 +30,6 @@ import {
 } from "./schema.js";
 import {
   type AttributeDefinition,
-  type Consent,
   cancelMember,
   claimMember,
   createMember,
@@ -42,21 +44,8 @@ import {
   recordConsents,
   updateMember,
   upsertMemberByIdentifier,
+  withIdentifierRetry,
 } from "./service.js";
-
-function consentJson(consent: Consent) {
-  return {
-    id: consent.id,
-    purpose: consent.purpose,
-    channel: consent.channel,
-    status: consent.status,
-    source: consent.source,
-    wording_version: consent.wordingVersion,
-    ip_address: consent.ipAddress,
-    user_agent: consent.userAgent,
-    recorded_at: consent.recordedAt,
-  };
-}
 
 function attributeJson(definition: AttributeDefinition) {
   return {
@@ -92,7 +81,8 @@ export function registerMemberRoutes(app: FastifyInstance, deps: AppDeps): void 
     async (request, reply) => {
       const { shopId } = callerOf(request);
       const body = request.body;
-      const member = await withTransaction(deps.database, (trx) =>
+      // withIdentifierRetry: a concurrent request may take an identifier after it was checked.
+      const member = await withIdentifierRetry(deps.database, (trx) =>
         createMember(
           trx,
           { shopId, status: body.status, identifiers: body.identifiers, profile: profileFrom(body) },
@@ -159,7 +149,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: AppDeps): void 
     async (request) => {
       const { shopId } = callerOf(request);
       const body = request.body;
-      const member = await withTransaction(deps.database, (trx) =>
+      const member = await withIdentifierRetry(deps.database, (trx) =>
         updateMember(
           trx,
           {
@@ -245,6 +235,8 @@ export function registerMemberRoutes(app: FastifyInstance, deps: AppDeps): void 
         security,
         summary: "A guest joins the program (opt-in enrollment)",
         params: MemberIdParams,
+        // Without a body schema any JSON was accepted: the command takes no fields, so say so.
+        body: Type.Object({}, { additionalProperties: false }),
         response: { 200: MemberResponse, ...problemResponses(401, 403, 404, 422, 429) },
       },
     },
@@ -272,7 +264,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: AppDeps): void 
     },
     async (request) => {
       const { shopId } = callerOf(request);
-      const member = await withTransaction(deps.database, (trx) =>
+      const member = await withIdentifierRetry(deps.database, (trx) =>
         claimMember(
           trx,
           { shopId, memberId: request.params.id, kind: request.body.kind, value: request.body.value },
@@ -298,15 +290,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: AppDeps): void 
     async (request) => {
       const { shopId } = callerOf(request);
       const purposes = await getCurrentConsents(deps.database.db, shopId, request.params.id);
-      return {
-        object: "member_consents" as const,
-        member_id: request.params.id,
-        purposes: purposes.map((entry) => ({
-          purpose: entry.purpose,
-          granted: entry.granted,
-          latest: entry.latest ? consentJson(entry.latest) : null,
-        })),
-      };
+      return toConsentsJson(request.params.id, purposes);
     },
   );
 
@@ -328,7 +312,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: AppDeps): void 
         limit: limit + 1,
         after: decodeCursor(cursor),
       });
-      return toPage(history, limit, consentJson);
+      return toPage(history, limit, toConsentJson);
     },
   );
 
@@ -367,15 +351,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: AppDeps): void 
         );
         return getCurrentConsents(trx, shopId, request.params.id);
       });
-      return reply.code(201).send({
-        object: "member_consents" as const,
-        member_id: request.params.id,
-        purposes: purposes.map((entry) => ({
-          purpose: entry.purpose,
-          granted: entry.granted,
-          latest: entry.latest ? consentJson(entry.latest) : null,
-        })),
-      });
+      return reply.code(201).send(toConsentsJson(request.params.id, purposes));
     },
   );
 
@@ -449,4 +425,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: AppDeps): void 
       return reply.code(204).send(null);
     },
   );
+
+  registerIdentityRoutes(app, deps);
+  registerMergeAndTimelineRoutes(app, deps);
 }

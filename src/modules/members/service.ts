@@ -3,7 +3,7 @@ import { isUniqueViolation } from "../../platform/db/constraint-errors.js";
 import type { DatabaseHandle } from "../../platform/db/database.js";
 import type { Database } from "../../platform/db/schema.js";
 import { type Tx, withTransaction } from "../../platform/db/transaction.js";
-import { AppError, type FieldError } from "../../platform/errors.js";
+import { AppError, type FieldError, isAppError } from "../../platform/errors.js";
 import { newId } from "../../platform/ids.js";
 import { canonicalLocale, isCountryCode } from "../../platform/intl.js";
 import { type OutboxEvent, writeOutboxEvents } from "../../platform/outbox.js";
@@ -11,7 +11,7 @@ import { openPointsAccount } from "../ledger/index.js";
 import { getShop } from "../shops/index.js";
 import { normalizeIdentifier } from "./identifiers.js";
 import * as repository from "./repository.js";
-import { type Member, toMember, toMemberJson } from "./representation.js";
+import { type Consent, type CurrentConsent, type Member, toMember, toMemberJson } from "./representation.js";
 import type {
   AttributeType,
   ConsentChannel,
@@ -19,8 +19,6 @@ import type {
   IdentifierKind,
   MemberAttributeDefinitionsTable,
   MemberConsentsTable,
-  MemberIdentifiersTable,
-  MemberStatus,
   MembersTable,
   NameOrder,
 } from "./tables.js";
@@ -30,6 +28,8 @@ export interface IdentifierInput {
   value: string;
   /** The shop has verified it (a confirmed email, an OTP-checked phone). */
   verified?: boolean | undefined;
+  /** Where errors about it point; absent: its place in the body's `identifiers`. */
+  pointer?: string | undefined;
 }
 
 /** Profile fields; absent leaves a field as it is, null clears it. */
@@ -64,8 +64,13 @@ function checkAttributeValue(type: AttributeType, value: unknown): boolean {
       return typeof value === "number" && Number.isFinite(value);
     case "boolean":
       return typeof value === "boolean";
-    case "date":
-      return typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value));
+    case "date": {
+      // Date.parse rolls impossible days over ("2026-02-30" is March 2), so the date must read back
+      // unchanged to be a real calendar day.
+      if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+      const time = Date.parse(`${value}T00:00:00Z`);
+      return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === value;
+    }
   }
 }
 
@@ -139,7 +144,7 @@ function applyProfile(
  * A profile is complete with a way to reach the member (email or phone), a given name, a birthday
  * (month and day), a country and every attribute the shop marks required.
  */
-function isProfileComplete(
+export function isProfileComplete(
   row: MembersTable,
   identifiers: Array<{ kind: IdentifierKind }>,
   definitions: MemberAttributeDefinitionsTable[],
@@ -179,10 +184,8 @@ async function prepareIdentifiers(
 ): Promise<Array<IdentifierInput & { normalized: string; held: boolean }>> {
   const prepared: Array<IdentifierInput & { normalized: string; held: boolean }> = [];
   for (const [index, input] of inputs.entries()) {
-    const normalized = normalizeIdentifier(input.kind, input.value, {
-      defaultCountry,
-      pointer: `${pointer}/${index}/value`,
-    });
+    const inputPointer = input.pointer ?? `${pointer}/${index}/value`;
+    const normalized = normalizeIdentifier(input.kind, input.value, { defaultCountry, pointer: inputPointer });
     if (prepared.some((other) => other.kind === input.kind && other.normalized === normalized)) continue;
     const existing = await repository.findIdentifier(trx, shopId, input.kind, normalized);
     if (existing && existing.member_id !== memberId) {
@@ -191,11 +194,14 @@ async function prepareIdentifiers(
         `The ${input.kind} ${normalized} belongs to member ${existing.member_id}; merge the members to combine them`,
         {
           extensions: { member_id: existing.member_id },
-          errors: [{ pointer: `${pointer}/${index}/value`, message: "belongs to another member" }],
+          errors: [{ pointer: inputPointer, message: "belongs to another member" }],
         },
       );
     }
-    prepared.push({ ...input, normalized, held: existing !== undefined });
+    // `verified` only when it newly verifies: re-verifying a verified identifier (a second claim)
+    // emitted member.updated and moved updated_at though nothing changed.
+    const verified = input.verified === true && !existing?.verified_at;
+    prepared.push({ ...input, verified, normalized, held: existing !== undefined });
   }
   return prepared;
 }
@@ -324,10 +330,8 @@ export async function updateMember(trx: Tx, input: UpdateMemberInput, now: Date)
   const completesNow = row.profile_completed_at === null && isProfileComplete(row, identifiers, definitions);
   if (completesNow) row.profile_completed_at = timestamp;
   const changed = (Object.keys(row) as Array<keyof MembersTable>).filter((key) => row[key] !== before[key]);
-  const addedIdentifiers = prepared.filter((identifier) => !identifier.held);
-  if (changed.length === 0 && addedIdentifiers.length === 0 && !prepared.some((identifier) => identifier.verified)) {
-    return toMember(row, identifiers);
-  }
+  const identifiersChanged = prepared.some((identifier) => !identifier.held || identifier.verified);
+  if (changed.length === 0 && !identifiersChanged) return toMember(row, identifiers);
   row.updated_at = timestamp;
   await repository.updateMember(trx, input.shopId, row.id, row);
   const member = toMember(row, identifiers);
@@ -335,7 +339,7 @@ export async function updateMember(trx: Tx, input: UpdateMemberInput, now: Date)
     memberEvent("member.updated", member, {
       changed: [
         ...changed.filter((key) => key !== "profile_completed_at"),
-        ...(addedIdentifiers.length > 0 ? ["identifiers"] : []),
+        ...(identifiersChanged ? ["identifiers"] : []),
       ],
     }),
   ];
@@ -352,6 +356,23 @@ export interface UpsertResult {
 }
 
 const upsertAttempts = 3;
+const pathPointer = "/params/value";
+
+/**
+ * Runs `work` in a transaction, again when it lost a race for an identifier. A concurrent request
+ * may commit the same identifier after this one checked it was free: the insert then hits the
+ * identifier's primary key. The retry sees the committed holder and answers 409
+ * `identifier_taken` with its id (or, for an upsert, finds it) instead of a 500.
+ */
+export async function withIdentifierRetry<T>(database: DatabaseHandle, work: (trx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withTransaction(database, work);
+    } catch (error) {
+      if (!isUniqueViolation(error) || attempt >= upsertAttempts) throw error;
+    }
+  }
+}
 
 /**
  * Finds the member an identifier belongs to, or creates one with it; then applies the profile
@@ -377,7 +398,7 @@ export async function upsertMemberByIdentifier(
         const shop = await getShop(trx, input.shopId);
         const value = normalizeIdentifier(input.kind, input.value, {
           defaultCountry: shop.defaultCountry,
-          pointer: "/params/value",
+          pointer: pathPointer,
         });
         const existing = await repository.findIdentifier(trx, input.shopId, input.kind, value);
         if (existing) {
@@ -398,7 +419,9 @@ export async function upsertMemberByIdentifier(
           {
             shopId: input.shopId,
             status: input.status,
-            identifiers: [{ kind: input.kind, value }, ...(input.identifiers ?? [])],
+            // The path's identifier goes last and points at the path, so errors about the body's
+            // identifiers keep their own index (first, it shifted them all by one).
+            identifiers: [...(input.identifiers ?? []), { kind: input.kind, value, pointer: pathPointer }],
             profile: input.profile,
           },
           now,
@@ -406,7 +429,15 @@ export async function upsertMemberByIdentifier(
         return { member, created: true };
       });
     } catch (error) {
-      if (!isUniqueViolation(error) || attempt >= upsertAttempts) throw error;
+      // On PostgreSQL (read committed) a concurrent upsert may also commit the identifier between
+      // the find above and createMember's own check, which then reports the path's identifier as
+      // taken: that too is a lost race, answered by finding the winner's member.
+      const lostRace =
+        isUniqueViolation(error) ||
+        (isAppError(error) &&
+          error.code === "identifier_taken" &&
+          error.errors?.some((field) => field.pointer === pathPointer) === true);
+      if (!lostRace || attempt >= upsertAttempts) throw error;
     }
   }
 }
@@ -416,14 +447,7 @@ export async function listMembers(
   shopId: string,
   filter: repository.MemberFilter,
 ): Promise<Member[]> {
-  const rows = await repository.listMembers(db, shopId, {
-    ...filter,
-    // Phones are stored in E.164: a search that starts with a digit means the number after the +.
-    search: filter.search
-      ?.trim()
-      .toLowerCase()
-      .replace(/^(?=\d)/, "+"),
-  });
+  const rows = await repository.listMembers(db, shopId, { ...filter, search: filter.search?.trim() });
   const identifiers = await repository.listIdentifiers(
     db,
     shopId,
@@ -502,18 +526,6 @@ export async function cancelMember(trx: Tx, shopId: string, memberId: string, no
     "member.cancelled",
     now,
   );
-}
-
-export interface Consent {
-  id: string;
-  purpose: ConsentPurpose;
-  channel: ConsentChannel;
-  status: "granted" | "withdrawn";
-  source: string;
-  wordingVersion: string | null;
-  ipAddress: string | null;
-  userAgent: string | null;
-  recordedAt: string;
 }
 
 function toConsent(row: MemberConsentsTable): Consent {
@@ -599,7 +611,7 @@ export async function getCurrentConsents(
   db: Kysely<Database>,
   shopId: string,
   memberId: string,
-): Promise<Array<{ purpose: ConsentPurpose; granted: boolean; latest: Consent | null }>> {
+): Promise<CurrentConsent[]> {
   await loadMember(db, shopId, memberId);
   const latest = await repository.listCurrentConsents(db, shopId, memberId);
   const purposes: ConsentPurpose[] = [

@@ -35,6 +35,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("attributes", "text", (column) => column.notNull().defaultTo("{}"))
     .execute();
   await db.schema.createIndex("members_created_at").on("members").columns(["shop_id", "created_at"]).execute();
+  // The survivor's timeline reads the history of the members merged into it.
+  await db.schema
+    .createIndex("members_merged_into")
+    .on("members")
+    .columns(["shop_id", "merged_into_member_id"])
+    .execute();
 
   // One row per identifier; the primary key makes each identifier belong to one member per shop.
   await db.schema
@@ -94,6 +100,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable("member_attribute_definitions").execute();
   await db.schema.dropTable("member_consents").execute();
   await db.schema.dropTable("member_identifiers").execute();
+  await db.schema.dropIndex("members_merged_into").execute();
   await db.schema.dropIndex("members_created_at").execute();
   for (const name of [
     "attributes",
