@@ -41,50 +41,6 @@ export function canonicalLocale(tag: string): string | undefined {
   }
 }
 
-/** The calendar year and month (1–12) of an instant in a time zone. */
-export function zonedYearMonth(instant: Date, timeZone: string): { year: number; month: number } {
-  const parts = new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "numeric" }).formatToParts(
-    instant,
-  );
-  const value = (type: string) => Number(parts.find((part) => part.type === type)?.value);
-  return { year: value("year"), month: value("month") };
-}
-
-/** How far a time zone is ahead of UTC at an instant, in milliseconds. */
-function zoneOffsetMs(instant: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "numeric",
-    day: "numeric",
-    hour: "numeric",
-    minute: "numeric",
-    second: "numeric",
-  }).formatToParts(instant);
-  const value = (type: string) => Number(parts.find((part) => part.type === type)?.value);
-  const asUtc = Date.UTC(
-    value("year"),
-    value("month") - 1,
-    value("day"),
-    value("hour"),
-    value("minute"),
-    value("second"),
-  );
-  return asUtc - (instant.getTime() - instant.getUTCMilliseconds());
-}
-
-/**
- * The instant a calendar month begins in a time zone (local midnight on the 1st). `month` is 1–12
- * and may run past 12 (13 is January of the next year). Two passes settle a DST change at midnight.
- */
-export function zonedMonthStart(year: number, month: number, timeZone: string): Date {
-  const localMidnight = Date.UTC(year, month - 1, 1);
-  let instant = localMidnight - zoneOffsetMs(new Date(localMidnight), timeZone);
-  instant = localMidnight - zoneOffsetMs(new Date(instant), timeZone);
-  return new Date(instant);
-}
-
 /** An ISO 3166-1 alpha-2 code of a country or territory with its own telephone numbering. */
 export function isCountryCode(code: string): boolean {
   return /^[A-Z]{2}$/.test(code) && isSupportedCountry(code);

@@ -3,7 +3,7 @@ import type { DatabaseHandle } from "../../platform/db/database.js";
 import type { Database } from "../../platform/db/schema.js";
 import { withTransaction } from "../../platform/db/transaction.js";
 import { AppError } from "../../platform/errors.js";
-import { zonedMonthStart, zonedYearMonth } from "../../platform/intl.js";
+import { zonedDateTime, zonedDayStart } from "../../platform/zoned-time.js";
 import { getShop } from "../shops/index.js";
 import * as repository from "./repository.js";
 import {
@@ -268,8 +268,8 @@ export async function pointsLiability(db: Db, shopId: string, now: Date): Promis
 
   const byExpiryMonth: PointsLiability["byExpiryMonth"] = [];
   if (totals.latest !== null && totals.latest > nowIso) {
-    const start = zonedYearMonth(now, shop.timezone);
-    const end = zonedYearMonth(new Date(totals.latest), shop.timezone);
+    const start = zonedDateTime(now, shop.timezone);
+    const end = zonedDateTime(new Date(totals.latest), shop.timezone);
     const count = Math.min((end.year - start.year) * 12 + (end.month - start.month) + 1, maxLiabilityMonths);
     const months = Array.from({ length: count }, (_, index) => {
       const year = start.year + Math.floor((start.month - 1 + index) / 12);
@@ -277,8 +277,8 @@ export async function pointsLiability(db: Db, shopId: string, now: Date): Promis
       return {
         label: `${year}-${String(month).padStart(2, "0")}`,
         // The current month counts from now: what expired earlier this month is awaiting expiry.
-        from: index === 0 ? nowIso : zonedMonthStart(year, month, shop.timezone).toISOString(),
-        to: zonedMonthStart(year, month + 1, shop.timezone).toISOString(),
+        from: index === 0 ? nowIso : zonedDayStart(year, month, 1, shop.timezone).toISOString(),
+        to: zonedDayStart(year, month + 1, 1, shop.timezone).toISOString(),
       };
     });
     const monthRows = sql.join(
