@@ -1,3 +1,4 @@
+import { columnsOf, rawInsert } from "./db/raw-statement.js";
 import type { Tx } from "./db/transaction.js";
 import { newId } from "./ids.js";
 
@@ -28,25 +29,35 @@ export interface OutboxEvent {
  * it describes was committed. The payload is complete on its own: delivery never has to read the
  * changed rows again (they may have changed since).
  */
+const outboxColumns = columnsOf<OutboxTable>()([
+  "shop_id",
+  "id",
+  "type",
+  "subject_type",
+  "subject_id",
+  "payload",
+  "created_at",
+  "dispatched_at",
+]);
+const insertOutboxRows = rawInsert("outbox", outboxColumns.columns);
+
 export async function writeOutboxEvents(trx: Tx, shopId: string, events: OutboxEvent[], now: Date): Promise<void> {
   if (events.length === 0) return;
   const createdAt = now.toISOString();
-  await trx
-    .insertInto("outbox")
-    .values(
-      events.map((event) => {
-        const id = newId("outboxEvent", now);
-        return {
-          shop_id: shopId,
-          id,
-          type: event.type,
-          subject_type: event.subjectType,
-          subject_id: event.subjectId,
-          payload: JSON.stringify({ id, type: event.type, created_at: createdAt, shop_id: shopId, data: event.data }),
-          created_at: createdAt,
-          dispatched_at: null,
-        };
-      }),
-    )
-    .execute();
+  await insertOutboxRows(
+    trx,
+    events.map((event) => {
+      const id = newId("outboxEvent", now);
+      return outboxColumns.values({
+        shop_id: shopId,
+        id,
+        type: event.type,
+        subject_type: event.subjectType,
+        subject_id: event.subjectId,
+        payload: JSON.stringify({ id, type: event.type, created_at: createdAt, shop_id: shopId, data: event.data }),
+        created_at: createdAt,
+        dispatched_at: null,
+      });
+    }),
+  );
 }

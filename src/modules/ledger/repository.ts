@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import { columnsOf, rawInsert, rawStatement } from "../../platform/db/raw-statement.js";
 import type { Database } from "../../platform/db/schema.js";
 import type {
   LedgerEntriesTable,
@@ -30,33 +31,77 @@ export async function findAccount(db: Db, shopId: string, memberId: string): Pro
  * member's points starts here, so two changes to one member never interleave. The version bump is
  * the write that takes the lock on PostgreSQL; on SQLite the transaction already holds the writer.
  */
+// The statements every points change runs, written once as SQL (see rawStatement for why).
+const lockAccountStatement = rawStatement<PointAccountsTable>(
+  "update point_accounts set version = version + 1 where shop_id = ? and member_id = ? returning *",
+);
+
 export async function lockAccount(db: Db, shopId: string, memberId: string): Promise<PointAccountsTable | undefined> {
-  return db
-    .updateTable("point_accounts")
-    .set((eb) => ({ version: eb("version", "+", 1) }))
-    .where("shop_id", "=", shopId)
-    .where("member_id", "=", memberId)
-    .returningAll()
-    .executeTakeFirst();
+  return (await lockAccountStatement(db, [shopId, memberId]))[0];
 }
 
+const saveAccountStatement = rawStatement(
+  "update point_accounts set available = ?, pending = ?, reserved = ?, lifetime_earned = ?, lifetime_spent = ?, lifetime_expired = ?, next_due_at = ?, updated_at = ? where shop_id = ? and member_id = ?",
+);
+
 export async function saveAccount(db: Db, row: PointAccountsTable): Promise<void> {
-  await db
-    .updateTable("point_accounts")
-    .set({
-      available: row.available,
-      pending: row.pending,
-      reserved: row.reserved,
-      lifetime_earned: row.lifetime_earned,
-      lifetime_spent: row.lifetime_spent,
-      lifetime_expired: row.lifetime_expired,
-      next_due_at: row.next_due_at,
-      updated_at: row.updated_at,
-    })
-    .where("shop_id", "=", row.shop_id)
-    .where("member_id", "=", row.member_id)
-    .execute();
+  await saveAccountStatement(db, [
+    row.available,
+    row.pending,
+    row.reserved,
+    row.lifetime_earned,
+    row.lifetime_spent,
+    row.lifetime_expired,
+    row.next_due_at,
+    row.updated_at,
+    row.shop_id,
+    row.member_id,
+  ]);
 }
+
+const transactionColumns = columnsOf<LedgerTransactionsTable>()([
+  "shop_id",
+  "id",
+  "member_id",
+  "type",
+  "amount",
+  "reason",
+  "reference",
+  "actor_type",
+  "actor_id",
+  "metadata",
+  "idempotency_key",
+  "reverses_transaction_id",
+  "confirms_transaction_id",
+  "reversed_amount",
+  "reservation_id",
+  "created_at",
+]);
+const entryColumns = columnsOf<LedgerEntriesTable>()([
+  "shop_id",
+  "transaction_id",
+  "line",
+  "account",
+  "member_id",
+  "amount",
+]);
+const movementColumns = columnsOf<LedgerLotMovementsTable>()(["shop_id", "transaction_id", "lot_id", "seq", "amount"]);
+const lotColumns = columnsOf<LedgerLotsTable>()([
+  "shop_id",
+  "id",
+  "member_id",
+  "transaction_id",
+  "state",
+  "amount",
+  "remaining",
+  "pending_until",
+  "expires_at",
+  "created_at",
+]);
+const insertTransactionRows = rawInsert("ledger_transactions", transactionColumns.columns);
+const insertEntryRows = rawInsert("ledger_entries", entryColumns.columns);
+const insertMovementRows = rawInsert("ledger_lot_movements", movementColumns.columns);
+const insertLotRows = rawInsert("ledger_lots", lotColumns.columns);
 
 export async function insertTransaction(
   db: Db,
@@ -64,9 +109,9 @@ export async function insertTransaction(
   entries: LedgerEntriesTable[],
   movements: LedgerLotMovementsTable[],
 ): Promise<void> {
-  await db.insertInto("ledger_transactions").values(transaction).execute();
-  await db.insertInto("ledger_entries").values(entries).execute();
-  if (movements.length > 0) await db.insertInto("ledger_lot_movements").values(movements).execute();
+  await insertTransactionRows(db, [transactionColumns.values(transaction)]);
+  await insertEntryRows(db, entries.map(entryColumns.values));
+  await insertMovementRows(db, movements.map(movementColumns.values));
 }
 
 export async function findTransaction(
@@ -166,7 +211,7 @@ export async function listReversalIds(db: Db, shopId: string, transactionId: str
 }
 
 export async function insertLot(db: Db, row: LedgerLotsTable): Promise<void> {
-  await db.insertInto("ledger_lots").values(row).execute();
+  await insertLotRows(db, [lotColumns.values(row)]);
 }
 
 export async function changeLotRemaining(db: Db, shopId: string, lotId: string, delta: number): Promise<void> {

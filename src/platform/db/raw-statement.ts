@@ -1,0 +1,46 @@
+import { CompiledQuery, type Kysely, PostgresAdapter } from "kysely";
+import type { Database } from "./schema.js";
+
+/**
+ * A fixed SQL statement run without Kysely's query builder, for the few statements on the hottest
+ * paths (every points change runs them): building and compiling a query costs several
+ * microseconds each time, more than SQLite takes to run it. Write the SQL with `?` placeholders;
+ * PostgreSQL gets `$1, $2, …`. Use only portable SQL, and keep column lists explicit.
+ */
+export function rawStatement<Row = unknown>(text: string) {
+  let index = 0;
+  const numbered = text.replace(/\?/g, () => `$${++index}`);
+  return async (db: Kysely<Database>, parameters: readonly unknown[]): Promise<Row[]> => {
+    const isPostgres = db.getExecutor().adapter instanceof PostgresAdapter;
+    const result = await db.executeQuery<Row>(CompiledQuery.raw(isPostgres ? numbered : text, [...parameters]));
+    return result.rows;
+  };
+}
+
+/**
+ * `insert into <table> (<columns>) values (?, …), (?, …)` for `rows` rows, made once per row
+ * count and kept, so multi-row inserts get the same treatment as fixed statements.
+ */
+export function rawInsert(table: string, columns: readonly string[]) {
+  const statements = new Map<number, ReturnType<typeof rawStatement>>();
+  const tuple = `(${columns.map(() => "?").join(", ")})`;
+  return async (db: Kysely<Database>, rows: ReadonlyArray<readonly unknown[]>): Promise<void> => {
+    if (rows.length === 0) return;
+    let statement = statements.get(rows.length);
+    if (!statement) {
+      statement = rawStatement(
+        `insert into ${table} (${columns.join(", ")}) values ${Array.from({ length: rows.length }, () => tuple).join(", ")}`,
+      );
+      statements.set(rows.length, statement);
+    }
+    await statement(db, rows.flat());
+  };
+}
+
+/** Column lists checked against the table types, so a raw insert cannot name a wrong column. */
+export function columnsOf<Row>() {
+  return <const Columns extends ReadonlyArray<keyof Row & string>>(columns: Columns) => ({
+    columns,
+    values: (row: Row) => columns.map((column) => row[column]),
+  });
+}
