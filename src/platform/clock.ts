@@ -30,3 +30,12 @@ export class ManualClock implements Clock {
 export function toTimestamp(date: Date): string {
   return date.toISOString();
 }
+
+/** The earliest of some ISO timestamps (they sort as text), or null when there is none. */
+export function earliest(values: Array<string | null | undefined>): string | null {
+  let result: string | null = null;
+  for (const value of values) {
+    if (typeof value === "string" && (result === null || value < result)) result = value;
+  }
+  return result;
+}

@@ -42,7 +42,8 @@ export async function getPointsSummary(
 ): Promise<PointsSummary> {
   const nowIso = now.toISOString();
   const account = await settledAccount(database, shopId, memberId, now);
-  const expiring = await database.db
+  // Available points by expiry moment, soonest first.
+  const byExpiry = database.db
     .selectFrom("ledger_lots")
     .select(["expires_at"])
     .select((eb) => eb.fn.sum<number>("remaining").as("points"))
@@ -51,26 +52,13 @@ export async function getPointsSummary(
     .where("state", "=", "available")
     .where("remaining", ">", 0)
     .where("expires_at", "is not", null)
-    .where("expires_at", "<=", new Date(now.getTime() + thirtyDaysMs).toISOString())
     .groupBy("expires_at")
-    .orderBy("expires_at")
+    .orderBy("expires_at");
+  const expiring = await byExpiry
+    .where("expires_at", "<=", new Date(now.getTime() + thirtyDaysMs).toISOString())
     .execute();
-  let first = expiring[0];
-  if (!first) {
-    first = await database.db
-      .selectFrom("ledger_lots")
-      .select(["expires_at"])
-      .select((eb) => eb.fn.sum<number>("remaining").as("points"))
-      .where("shop_id", "=", shopId)
-      .where("member_id", "=", memberId)
-      .where("state", "=", "available")
-      .where("remaining", ">", 0)
-      .where("expires_at", "is not", null)
-      .groupBy("expires_at")
-      .orderBy("expires_at")
-      .limit(1)
-      .executeTakeFirst();
-  }
+  // Nothing within 30 days: the next expiry may still be further out.
+  const first = expiring[0] ?? (await byExpiry.limit(1).executeTakeFirst());
   return {
     ...toPointBalance(account),
     nextExpiration: first?.expires_at ? { at: first.expires_at, points: Number(first.points) } : null,

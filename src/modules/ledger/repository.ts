@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import { earliest } from "../../platform/clock.js";
 import { columnsOf, rawInsert, rawStatement } from "../../platform/db/raw-statement.js";
 import type { Database } from "../../platform/db/schema.js";
 import type {
@@ -365,15 +366,6 @@ export async function nextDueAt(db: Db, shopId: string, memberId: string): Promi
     .where("status", "=", "active")
     .executeTakeFirst();
   return earliest([expiry?.at, pending?.at, reservation?.at]);
-}
-
-/** The earliest of some ISO timestamps (they sort as text), or null when there is none. */
-export function earliest(values: Array<string | null | undefined>): string | null {
-  let result: string | null = null;
-  for (const value of values) {
-    if (typeof value === "string" && (result === null || value < result)) result = value;
-  }
-  return result;
 }
 
 export async function insertReservation(db: Db, row: PointReservationsTable): Promise<void> {

@@ -1,3 +1,4 @@
+import { earliest } from "../../platform/clock.js";
 import type { Tx } from "../../platform/db/transaction.js";
 import { AppError } from "../../platform/errors.js";
 import { newId } from "../../platform/ids.js";
@@ -11,7 +12,6 @@ import {
   type TransactionDetails,
 } from "./posting.js";
 import * as repository from "./repository.js";
-import { earliest } from "./repository.js";
 import {
   type LedgerTransaction,
   type PointBalance,

@@ -1,3 +1,4 @@
+import { earliest } from "../../platform/clock.js";
 import type { Tx } from "../../platform/db/transaction.js";
 import { AppError } from "../../platform/errors.js";
 import { newId } from "../../platform/ids.js";
@@ -63,10 +64,6 @@ function refuseUnmergeable(survivor: MembersTable, duplicate: MembersTable): voi
   if (survivor.status === "cancelled") {
     throw notMergeable(`Member ${survivor.id} is cancelled; merge into a member whose membership is open`);
   }
-}
-
-function earliest(values: Array<string | null>): string | null {
-  return values.filter((value): value is string => value !== null).sort()[0] ?? null;
 }
 
 /** Key by key, the survivor's value wins; the duplicate's fills in keys the survivor lacks. */

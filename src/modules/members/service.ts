@@ -12,15 +12,16 @@ import { getShop } from "../shops/index.js";
 import { normalizeIdentifier } from "./identifiers.js";
 import * as repository from "./repository.js";
 import { type Consent, type CurrentConsent, type Member, toMember, toMemberJson } from "./representation.js";
-import type {
-  AttributeType,
-  ConsentChannel,
-  ConsentPurpose,
-  IdentifierKind,
-  MemberAttributeDefinitionsTable,
-  MemberConsentsTable,
-  MembersTable,
-  NameOrder,
+import {
+  type AttributeType,
+  type ConsentChannel,
+  type ConsentPurpose,
+  consentPurposes,
+  type IdentifierKind,
+  type MemberAttributeDefinitionsTable,
+  type MemberConsentsTable,
+  type MembersTable,
+  type NameOrder,
 } from "./tables.js";
 
 export interface IdentifierInput {
@@ -614,14 +615,7 @@ export async function getCurrentConsents(
 ): Promise<CurrentConsent[]> {
   await loadMember(db, shopId, memberId);
   const latest = await repository.listCurrentConsents(db, shopId, memberId);
-  const purposes: ConsentPurpose[] = [
-    "email_marketing",
-    "sms_marketing",
-    "whatsapp_marketing",
-    "profiling",
-    "data_processing",
-  ];
-  return purposes.map((purpose) => {
+  return consentPurposes.map((purpose) => {
     const row = latest.find((candidate) => candidate.purpose === purpose);
     return { purpose, granted: row?.status === "granted", latest: row ? toConsent(row) : null };
   });
