@@ -15,6 +15,9 @@ export const idPrefixes = {
   reservation: "res",
   outboxEvent: "evt",
   consent: "cns",
+  event: "ev",
+  rule: "rul",
+  importRun: "imp",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -42,7 +42,7 @@ export async function lockAccount(db: Db, shopId: string, memberId: string): Pro
 }
 
 const saveAccountStatement = rawStatement(
-  "update point_accounts set available = ?, pending = ?, reserved = ?, lifetime_earned = ?, lifetime_spent = ?, lifetime_expired = ?, next_due_at = ?, updated_at = ? where shop_id = ? and member_id = ?",
+  "update point_accounts set available = ?, pending = ?, reserved = ?, lifetime_earned = ?, lifetime_spent = ?, lifetime_expired = ?, debt = ?, next_due_at = ?, updated_at = ? where shop_id = ? and member_id = ?",
 );
 
 export async function saveAccount(db: Db, row: PointAccountsTable): Promise<void> {
@@ -53,6 +53,7 @@ export async function saveAccount(db: Db, row: PointAccountsTable): Promise<void
     row.lifetime_earned,
     row.lifetime_spent,
     row.lifetime_expired,
+    row.debt,
     row.next_due_at,
     row.updated_at,
     row.shop_id,

@@ -52,6 +52,7 @@ export async function openPointsAccount(trx: Tx, shopId: string, memberId: strin
     lifetime_earned: 0,
     lifetime_spent: 0,
     lifetime_expired: 0,
+    debt: 0,
     next_due_at: null,
     version: 0,
     created_at: timestamp,

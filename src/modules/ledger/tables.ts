@@ -34,6 +34,8 @@ export interface PointAccountsTable {
   lifetime_earned: number;
   lifetime_spent: number;
   lifetime_expired: number;
+  /** Points owed: clawed back after they were spent; later earnings repay it first. */
+  debt: number;
   next_due_at: string | null;
   version: number;
   created_at: string;

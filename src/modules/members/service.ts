@@ -258,6 +258,7 @@ export async function createMember(trx: Tx, input: CreateMemberInput, now: Date)
     country: null,
     marketing_preferences: "{}",
     attributes: "{}",
+    tags: "[]",
     profile_completed_at: null,
     joined_at: status === "active" ? timestamp : null,
     merged_into_member_id: null,

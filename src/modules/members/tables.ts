@@ -21,6 +21,8 @@ export interface MembersTable {
   marketing_preferences: string;
   /** JSON object of the shop's custom attributes (see member_attribute_definitions). */
   attributes: string;
+  /** JSON array of tags (from the store platform or the API), for rule conditions and segments. */
+  tags: string;
   /** Set once, when the profile first became complete (`profile.completed` is emitted then). */
   profile_completed_at: string | null;
   /** When the member joined the program (became active); null for guests. */

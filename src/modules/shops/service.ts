@@ -105,6 +105,7 @@ export async function createShop(trx: Tx, input: NewShop, now: Date): Promise<Sh
     enrollment_mode: input.enrollmentMode ?? "auto",
     default_country: input.defaultCountry ?? null,
     customer_token_secret: newCustomerTokenSecret(),
+    allow_negative_balance: 0,
     created_at: timestamp,
     updated_at: timestamp,
   };

@@ -16,6 +16,8 @@ export interface ShopsTable {
   default_country: string | null;
   /** Signs storefront customer tokens (hex); made on first use. */
   customer_token_secret: string | null;
+  /** 1: a member who owes points (debt) is shown a balance below zero; 0: shown 0. */
+  allow_negative_balance: number;
   created_at: string;
   updated_at: string;
 }

@@ -7,7 +7,7 @@ import { type DatabaseHandle, type Dialect, openDatabase } from "./database.js";
 import { migrateToLatest, migrationStatus } from "./migrate.js";
 
 const timestamp = "2026-03-01T12:00:00.000Z";
-const allMigrations = ["0001_foundation", "0002_ledger", "0003_members"];
+const allMigrations = ["0001_foundation", "0002_ledger", "0003_members", "0004_events"];
 
 function shopRow(id: string) {
   return {
@@ -21,6 +21,7 @@ function shopRow(id: string) {
     enrollment_mode: "auto" as const,
     default_country: null,
     customer_token_secret: null,
+    allow_negative_balance: 0,
     created_at: timestamp,
     updated_at: timestamp,
   };

@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationResult, Migrator, PostgresAd
 import * as foundation from "./migrations/0001_foundation.js";
 import * as ledger from "./migrations/0002_ledger.js";
 import * as members from "./migrations/0003_members.js";
+import * as events from "./migrations/0004_events.js";
 import type { Database } from "./schema.js";
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, a build and tests. */
@@ -9,6 +10,7 @@ const migrations: Record<string, Migration> = {
   "0001_foundation": foundation,
   "0002_ledger": ledger,
   "0003_members": members,
+  "0004_events": events,
 };
 
 async function migrator(db: Kysely<Database>): Promise<Migrator> {

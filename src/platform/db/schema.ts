@@ -13,7 +13,17 @@ import type {
   MemberIdentifiersTable,
   MembersTable,
 } from "../../modules/members/tables.js";
+import type { ExchangeRatesTable } from "../../modules/exchange-rates/tables.js";
+import type {
+  CustomEventTypesTable,
+  EventAwardsTable,
+  EventsTable,
+  ImportRunsTable,
+  OrdersTable,
+} from "../../modules/events/tables.js";
+import type { EarningRulesTable, EarningRuleVersionsTable } from "../../modules/rules/tables.js";
 import type { ShopsTable } from "../../modules/shops/tables.js";
+import type { ShopIntegrationsTable, WebhookDeliveriesTable } from "../../integrations/tables.js";
 import type { IdempotencyKeysTable } from "../http/idempotency.js";
 import type { OutboxTable } from "../outbox.js";
 
@@ -36,4 +46,14 @@ export interface Database {
   ledger_lot_movements: LedgerLotMovementsTable;
   point_reservations: PointReservationsTable;
   outbox: OutboxTable;
+  custom_event_types: CustomEventTypesTable;
+  earning_rules: EarningRulesTable;
+  earning_rule_versions: EarningRuleVersionsTable;
+  exchange_rates: ExchangeRatesTable;
+  events: EventsTable;
+  orders: OrdersTable;
+  event_awards: EventAwardsTable;
+  shop_integrations: ShopIntegrationsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  import_runs: ImportRunsTable;
 }
