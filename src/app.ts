@@ -1,4 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { registerEventTypeRoutes } from "./modules/events/event-types-routes.js";
+import { registerExchangeRateRoutes } from "./modules/exchange-rates/routes.js";
 import { type ApiKey, findActiveKeyByToken, recordKeyUse, registerKeyRoutes } from "./modules/keys/index.js";
 import { registerLedgerRoutes } from "./modules/ledger/index.js";
 import { registerMemberRoutes } from "./modules/members/index.js";
@@ -76,6 +78,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerKeyRoutes(app, deps);
   registerMemberRoutes(app, deps);
   registerLedgerRoutes(app, deps);
+  registerExchangeRateRoutes(app, deps);
+  registerEventTypeRoutes(app, deps);
 
   await app.ready();
   return app;

@@ -1,3 +1,12 @@
+import type { ShopIntegrationsTable, WebhookDeliveriesTable } from "../../integrations/tables.js";
+import type {
+  CustomEventTypesTable,
+  EventAwardsTable,
+  EventsTable,
+  ImportRunsTable,
+  OrdersTable,
+} from "../../modules/events/tables.js";
+import type { ExchangeRatesTable } from "../../modules/exchange-rates/tables.js";
 import type { ApiKeysTable } from "../../modules/keys/tables.js";
 import type {
   LedgerEntriesTable,
@@ -13,17 +22,8 @@ import type {
   MemberIdentifiersTable,
   MembersTable,
 } from "../../modules/members/tables.js";
-import type { ExchangeRatesTable } from "../../modules/exchange-rates/tables.js";
-import type {
-  CustomEventTypesTable,
-  EventAwardsTable,
-  EventsTable,
-  ImportRunsTable,
-  OrdersTable,
-} from "../../modules/events/tables.js";
 import type { EarningRulesTable, EarningRuleVersionsTable } from "../../modules/rules/tables.js";
 import type { ShopsTable } from "../../modules/shops/tables.js";
-import type { ShopIntegrationsTable, WebhookDeliveriesTable } from "../../integrations/tables.js";
 import type { IdempotencyKeysTable } from "../http/idempotency.js";
 import type { OutboxTable } from "../outbox.js";
 
