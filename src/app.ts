@@ -1,9 +1,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { registerEventTypeRoutes } from "./modules/events/event-types-routes.js";
+import { registerEventRoutes } from "./modules/events/routes.js";
 import { registerExchangeRateRoutes } from "./modules/exchange-rates/routes.js";
 import { type ApiKey, findActiveKeyByToken, recordKeyUse, registerKeyRoutes } from "./modules/keys/index.js";
 import { registerLedgerRoutes } from "./modules/ledger/index.js";
 import { registerMemberRoutes } from "./modules/members/index.js";
+import { registerRuleRoutes } from "./modules/rules/routes.js";
 import { registerShopRoutes } from "./modules/shops/index.js";
 import type { AppDeps } from "./platform/deps.js";
 import { type Caller, registerAuth } from "./platform/http/auth.js";
@@ -80,6 +82,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerLedgerRoutes(app, deps);
   registerExchangeRateRoutes(app, deps);
   registerEventTypeRoutes(app, deps);
+  registerRuleRoutes(app, deps);
+  registerEventRoutes(app, deps);
 
   await app.ready();
   return app;

@@ -13,6 +13,7 @@ import type {
   PointAccountsTable,
   TransactionType,
 } from "./tables.js";
+import { memberAccounts } from "./tables.js";
 
 export const systemActor: Actor = { type: "system", id: null };
 
@@ -124,19 +125,19 @@ export async function post(trx: Tx, posting: Posting, accounts: PointAccountsTab
   for (const entry of posting.entries) {
     if (entry.member_id === null) continue;
     const account = accounts.find((candidate) => candidate.member_id === entry.member_id);
-    if (!account || (entry.account !== "available" && entry.account !== "pending" && entry.account !== "reserved")) {
+    if (!account || !(memberAccounts as readonly string[]).includes(entry.account)) {
       throw new Error(`entry on ${entry.account} of member ${entry.member_id} without its locked account`);
     }
-    account[entry.account] += entry.amount;
-    if (account[entry.account] < 0) {
+    // The debt account's balance is zero or below; the cache keeps what is owed as a positive number.
+    if (entry.account === "debt") account.debt -= entry.amount;
+    else account[entry.account as "available" | "pending" | "reserved"] += entry.amount;
+    if (account.available < 0 || account.pending < 0 || account.reserved < 0 || account.debt < 0) {
       throw new Error(`ledger transaction ${posting.row.type} would take ${entry.account} below zero`);
     }
   }
   await repository.insertTransaction(trx, posting.row, posting.entries, posting.movements);
   const now = new Date(posting.row.created_at);
-  const memberAccounts = accounts.filter((account) =>
-    posting.entries.some((entry) => entry.member_id === account.member_id),
-  );
+  const touched = accounts.filter((account) => posting.entries.some((entry) => entry.member_id === account.member_id));
   await writeOutboxEvents(
     trx,
     posting.row.shop_id,
@@ -148,7 +149,7 @@ export async function post(trx: Tx, posting: Posting, accounts: PointAccountsTab
         data: {
           member_id: posting.row.member_id,
           transaction: toTransactionJson(toLedgerTransaction(posting.row)),
-          balances: memberAccounts.map((account) => toBalanceJson(toPointBalance(account))),
+          balances: touched.map((account) => toBalanceJson(toPointBalance(account))),
           ...posting.eventData,
         },
       },

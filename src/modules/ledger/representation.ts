@@ -83,6 +83,8 @@ export interface PointBalance {
   lifetimeEarned: number;
   lifetimeSpent: number;
   lifetimeExpired: number;
+  /** Points the member owes (clawed back after they were spent); later earnings repay them first. */
+  debt: number;
 }
 
 export function toPointBalance(row: PointAccountsTable): PointBalance {
@@ -94,6 +96,7 @@ export function toPointBalance(row: PointAccountsTable): PointBalance {
     lifetimeEarned: row.lifetime_earned,
     lifetimeSpent: row.lifetime_spent,
     lifetimeExpired: row.lifetime_expired,
+    debt: row.debt,
   };
 }
 
@@ -106,6 +109,7 @@ export function toBalanceJson(balance: PointBalance) {
     lifetime_earned: balance.lifetimeEarned,
     lifetime_spent: balance.lifetimeSpent,
     lifetime_expired: balance.lifetimeExpired,
+    debt: balance.debt,
   };
 }
 

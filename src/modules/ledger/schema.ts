@@ -60,6 +60,11 @@ export const PointsBalance = Type.Object(
     lifetime_earned: Points,
     lifetime_spent: Points,
     lifetime_expired: Points,
+    debt: Type.Integer({
+      minimum: 0,
+      description:
+        "Points the member owes: a refund took back points already spent. Later earnings repay it before they become available.",
+    }),
   },
   { $id: "PointsBalance" },
 );

@@ -30,6 +30,8 @@ export const maxPointsPerTransaction = 1_000_000_000_000;
 
 /** The result of a command: its transaction, the member's balances after it, and whether it was a replay. */
 export interface LedgerResult {
+  /** For a reversal: the points the member had already spent, recorded as owed (debt). */
+  debtRecorded?: number;
   transaction: LedgerTransaction;
   balance: PointBalance;
   /** True when an earlier transaction with the same idempotency key was returned instead. */
@@ -174,22 +176,30 @@ export async function creditPoints(trx: Tx, input: CreditInput, now: Date): Prom
     const posting = new Posting(input.shopId, input.memberId, input.type, input.amount, input, now);
     const target = input.pending ? "pending" : "available";
     posting.entry(input.type === "adjust" ? "adjustments" : "issued", null, -input.amount);
-    posting.entry(target, input.memberId, input.amount);
-    const lot: LedgerLotsTable = {
-      shop_id: input.shopId,
-      id: newId("lot", now),
-      member_id: input.memberId,
-      transaction_id: posting.row.id,
-      state: target,
-      amount: input.amount,
-      remaining: input.amount,
-      pending_until: pendingUntil,
-      expires_at: expiresAt,
-      created_at: now.toISOString(),
-    };
-    await repository.insertLot(trx, lot);
-    posting.movement(lot.id, input.amount);
-    posting.eventData.lot = toLotJson(toLot(lot));
+    // Spendable points repay what the member owes before they reach the balance; pending points
+    // wait until they are confirmed (they may still be cancelled).
+    const repaid = input.pending ? 0 : Math.min(account.debt, input.amount);
+    posting.entry("debt", input.memberId, repaid);
+    const credited = input.amount - repaid;
+    posting.entry(target, input.memberId, credited);
+    if (repaid > 0) posting.eventData.debt_repaid = repaid;
+    if (credited > 0) {
+      const lot: LedgerLotsTable = {
+        shop_id: input.shopId,
+        id: newId("lot", now),
+        member_id: input.memberId,
+        transaction_id: posting.row.id,
+        state: target,
+        amount: credited,
+        remaining: credited,
+        pending_until: pendingUntil,
+        expires_at: expiresAt,
+        created_at: now.toISOString(),
+      };
+      await repository.insertLot(trx, lot);
+      posting.movement(lot.id, credited);
+      posting.eventData.lot = toLotJson(toLot(lot));
+    }
     if (!input.pending) account.lifetime_earned += input.amount;
     account.next_due_at = earliest([account.next_due_at, input.pending ? pendingUntil : expiresAt]);
     await post(trx, posting, [account]);
@@ -486,10 +496,25 @@ async function confirmLotsLocked(
     now,
     { confirmsTransactionId: original.id },
   );
+  // Confirmed points repay what the member owes first; the lots give up what went to the debt.
+  const repaid = Math.min(account.debt, total);
   posting.entry("pending", account.member_id, -total);
-  posting.entry("available", account.member_id, total);
-  for (const lot of lots) await repository.markLotAvailable(trx, lot.shop_id, lot.id);
-  posting.eventData.lots = lots.map((lot) => toLotJson(toLot({ ...lot, state: "available", pending_until: null })));
+  posting.entry("debt", account.member_id, repaid);
+  posting.entry("available", account.member_id, total - repaid);
+  let toRepay = repaid;
+  const confirmed: LedgerLotsTable[] = [];
+  for (const lot of lots) {
+    const take = Math.min(lot.remaining, toRepay);
+    if (take > 0) {
+      await repository.changeLotRemaining(trx, lot.shop_id, lot.id, -take);
+      posting.movement(lot.id, -take);
+      toRepay -= take;
+    }
+    await repository.markLotAvailable(trx, lot.shop_id, lot.id);
+    confirmed.push({ ...lot, remaining: lot.remaining - take, state: "available", pending_until: null });
+  }
+  if (repaid > 0) posting.eventData.debt_repaid = repaid;
+  posting.eventData.lots = confirmed.map((lot) => toLotJson(toLot(lot)));
   account.lifetime_earned += total;
   account.next_due_at = earliest([account.next_due_at, ...lots.map((lot) => lot.expires_at)]);
   await post(trx, posting, [account]);
@@ -499,6 +524,11 @@ async function confirmLotsLocked(
 export interface ReverseInput extends TransactionCommandInput {
   /** Reverse only this much (a partial refund); absent: whatever is not reversed yet. */
   amount?: number | undefined;
+  /**
+   * Reversing a credit whose points were already spent: "refuse" (default) answers 422
+   * insufficient_points; "debt" takes what is available and records the rest as owed.
+   */
+  shortfall?: "refuse" | "debt" | undefined;
 }
 
 /**
@@ -542,7 +572,7 @@ export async function reverseTransaction(trx: Tx, input: ReverseInput, now: Date
     posting.eventData.reverses_transaction_id = original.id;
     const isCredit = original.type !== "redeem" && memberEntry.amount > 0;
     if (isCredit) {
-      await reverseCredit(trx, account, original, posting, amount);
+      await reverseCredit(trx, account, original, posting, amount, input.shortfall ?? "refuse");
     } else {
       posting.entry("reversals", null, -amount);
       posting.entry("available", original.member_id, amount);
@@ -557,7 +587,8 @@ export async function reverseTransaction(trx: Tx, input: ReverseInput, now: Date
     }
     await repository.addReversedAmount(trx, input.shopId, original.id, amount);
     await post(trx, posting, [account]);
-    return result(posting.row, account);
+    const debtRecorded = (posting.eventData.debt_recorded as number | undefined) ?? 0;
+    return { ...result(posting.row, account), debtRecorded };
   });
 }
 
@@ -567,6 +598,7 @@ async function reverseCredit(
   original: LedgerTransactionsTable,
   posting: Posting,
   amount: number,
+  shortfall: "refuse" | "debt",
 ): Promise<void> {
   const memberId = original.member_id;
   const lot = await repository.findLotOfTransaction(trx, original.shop_id, original.id);
@@ -587,15 +619,18 @@ async function reverseCredit(
     posting.movement(lot.id, -amount);
     return;
   }
-  if (account.available < amount) throw insufficient(account, amount);
-  posting.entry("available", memberId, -amount);
-  const fromOwnLot = Math.min(lot?.remaining ?? 0, amount);
+  if (account.available < amount && shortfall === "refuse") throw insufficient(account, amount);
+  const taken = Math.min(account.available, amount);
+  posting.entry("available", memberId, -taken);
+  posting.entry("debt", memberId, -(amount - taken));
+  if (amount > taken) posting.eventData.debt_recorded = amount - taken;
+  const fromOwnLot = Math.min(lot?.remaining ?? 0, taken);
   if (lot && fromOwnLot > 0) {
     await repository.changeLotRemaining(trx, original.shop_id, lot.id, -fromOwnLot);
     posting.movement(lot.id, -fromOwnLot);
   }
-  if (amount > fromOwnLot) {
-    await drawFromLots(trx, posting, memberId, amount - fromOwnLot, lot ? { skipLotId: lot.id } : {});
+  if (taken > fromOwnLot) {
+    await drawFromLots(trx, posting, memberId, taken - fromOwnLot, lot ? { skipLotId: lot.id } : {});
   }
   account.lifetime_earned -= amount;
 }
@@ -636,11 +671,15 @@ export async function transferAccount(trx: Tx, input: TransferInput, now: Date):
     ...(await repository.listPendingLots(trx, input.shopId, input.fromMemberId)),
   ];
   const total = lots.reduce((sum, lot) => sum + lot.remaining, 0);
-  if (total === 0) {
+  if (total === 0 && from.debt === 0) {
     await saveAccounts(trx, locked, now);
     return null;
   }
-  const posting = new Posting(input.shopId, input.fromMemberId, "transfer", total, input, now);
+  const posting = new Posting(input.shopId, input.fromMemberId, "transfer", total + from.debt, input, now);
+  // What the source owes moves too, and the target's available points repay it at once.
+  const owed = from.debt;
+  posting.entry("debt", input.fromMemberId, owed);
+  posting.entry("debt", input.toMemberId, -owed);
   posting.eventData.to_member_id = input.toMemberId;
   for (const state of ["available", "pending"] as const) {
     const moved = lots.filter((lot) => lot.state === state).reduce((sum, lot) => sum + lot.remaining, 0);
@@ -660,6 +699,14 @@ export async function transferAccount(trx: Tx, input: TransferInput, now: Date):
     };
     await repository.insertLot(trx, copy);
     posting.movement(copy.id, copy.remaining);
+  }
+  const movedAvailable = lots.filter((lot) => lot.state === "available").reduce((sum, lot) => sum + lot.remaining, 0);
+  const repaid = Math.min(to.debt + owed, to.available + movedAvailable);
+  if (repaid > 0) {
+    posting.entry("available", input.toMemberId, -repaid);
+    posting.entry("debt", input.toMemberId, repaid);
+    await drawFromLots(trx, posting, input.toMemberId, repaid);
+    posting.eventData.debt_repaid = repaid;
   }
   // The target's totals take in the source's; the source keeps its own, because its history
   // stays with it and a later reversal of one of its old transactions must not drive them negative.

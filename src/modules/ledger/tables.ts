@@ -13,8 +13,11 @@ export const transactionTypes = [
 ] as const;
 export type TransactionType = (typeof transactionTypes)[number];
 
-/** A member's three sub-accounts. Points move between them; only `available` can be spent. */
-export const memberAccounts = ["available", "pending", "reserved"] as const;
+/**
+ * A member's sub-accounts. Points move between them; only `available` can be spent. `debt` holds
+ * what the member owes (its balance is zero or below): points clawed back after they were spent.
+ */
+export const memberAccounts = ["available", "pending", "reserved", "debt"] as const;
 export type MemberAccount = (typeof memberAccounts)[number];
 
 /** The shop's system accounts: where points come from and where they go. */

@@ -71,11 +71,14 @@ async function verifyShop(db: Db, shopId: string, report: VerifyReport): Promise
     entry_available: number;
     entry_pending: number;
     entry_reserved: number;
+    debt: number;
+    entry_debt: number;
     lot_available: number;
     lot_pending: number;
     active_reserved: number;
   }>`
     select a.member_id as member_id, a.available as available, a.pending as pending, a.reserved as reserved,
+      a.debt as debt, coalesce(e.debt, 0) as entry_debt,
       coalesce(e.available, 0) as entry_available, coalesce(e.pending, 0) as entry_pending,
       coalesce(e.reserved, 0) as entry_reserved,
       coalesce(l.available, 0) as lot_available, coalesce(l.pending, 0) as lot_pending,
@@ -85,7 +88,8 @@ async function verifyShop(db: Db, shopId: string, report: VerifyReport): Promise
       select member_id,
         sum(case when account = 'available' then amount else 0 end) as available,
         sum(case when account = 'pending' then amount else 0 end) as pending,
-        sum(case when account = 'reserved' then amount else 0 end) as reserved
+        sum(case when account = 'reserved' then amount else 0 end) as reserved,
+        sum(case when account = 'debt' then amount else 0 end) as debt
       from ledger_entries where shop_id = ${shopId} and member_id is not null group by member_id
     ) e on e.member_id = a.member_id
     left join (
@@ -108,6 +112,12 @@ async function verifyShop(db: Db, shopId: string, report: VerifyReport): Promise
       if (cached !== entries) {
         problem("balance_equals_entries", subject, `${bucket}: cached ${cached}, entries sum to ${entries}`);
       }
+    }
+    // The debt account's entries sum to zero or below; the cache holds what is owed, positive.
+    const debt = Number(row.debt);
+    if (debt < 0) problem("non_negative_balance", subject, `debt is ${debt}`);
+    if (debt !== -Number(row.entry_debt)) {
+      problem("balance_equals_entries", subject, `debt: cached ${debt}, entries sum to ${row.entry_debt}`);
     }
     if (Number(row.available) !== Number(row.lot_available)) {
       problem("balance_equals_lots", subject, `available ${row.available}, available lots hold ${row.lot_available}`);

@@ -36,18 +36,24 @@ export function problemResponses(...statuses: number[]): Record<number, unknown>
   return responses;
 }
 
-export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
+/** The problem+json body of an error (also used for the per-item errors of batch answers). */
+export function toProblemBody(error: AppError, requestId: string): Record<string, unknown> {
   const body: Record<string, unknown> = {
     type: `urn:laurel:problem:${error.code}`,
     title: error.title,
     status: error.status,
     code: error.code,
     detail: error.message,
-    request_id: reply.request.id,
+    request_id: requestId,
   };
   if (error.errors) body.errors = error.errors;
   if (error.extensions) Object.assign(body, error.extensions);
+  return body;
+}
+
+export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
   if (error.headers) reply.headers(error.headers);
+  const body = toProblemBody(error, reply.request.id);
   return reply.code(error.status).type("application/problem+json").send(JSON.stringify(body));
 }
 

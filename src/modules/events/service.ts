@@ -1,0 +1,716 @@
+import { sql } from "kysely";
+import { isUniqueViolation } from "../../platform/db/constraint-errors.js";
+import type { DatabaseHandle } from "../../platform/db/database.js";
+import { type Tx, withTransaction } from "../../platform/db/transaction.js";
+import { AppError, isAppError } from "../../platform/errors.js";
+import { newId } from "../../platform/ids.js";
+import { type Actor, creditPoints, reverseTransaction } from "../ledger/index.js";
+import { normalizeIdentifier } from "../members/identifiers.js";
+import { createMember } from "../members/index.js";
+import type { IdentifierKind, MembersTable } from "../members/tables.js";
+import { type Explanation, evaluateRules, type RuleExplanation } from "../rules/index.js";
+import { type ActiveRule, listActiveRules } from "../rules/service.js";
+import { getShop, type Shop } from "../shops/index.js";
+import { evaluationContext, type OrderAmounts, orderAmounts, orderFacts, ruleUsage } from "./context.js";
+import { isKnownEventType } from "./event-types.js";
+import type { EventBody } from "./schema.js";
+import type { EventAwardsTable, EventsTable, OrdersTable } from "./tables.js";
+
+/** Events dated further ahead than this are refused: a clock that far off is a bug, not a sale. */
+const maxFutureMs = 24 * 60 * 60 * 1000;
+
+/** One ledger credit of an event: the awards that share a pending period and an expiry. */
+export interface LedgerLine {
+  transaction_id: string | null;
+  points: number;
+  rule_ids: string[];
+  pending_until: string | null;
+  expires_at: string | null;
+  /** Why nothing was credited (points already expired when a backfill recorded them). */
+  note: string | null;
+}
+
+/** What a refund or cancellation took back. */
+export interface Clawback {
+  order_total: number;
+  refunded_before: number;
+  refunded_now: number;
+  points_earned: number;
+  points_reversed_before: number;
+  /** Points the order should have lost in total after this event (proportional, rounded down). */
+  target_reversed: number;
+  reversed_now: number;
+  /** Of reversed_now, what the member had already spent: recorded as owed. */
+  debt_recorded: number;
+  transactions: string[];
+}
+
+/** The stored explanation of an event: the rule evaluation plus what Laurel did with it. */
+export interface EventExplanation extends Partial<Explanation> {
+  member: { id: string; status: string } | null;
+  order: (OrderAmounts & { id: string; is_first_order: boolean }) | null;
+  ledger: LedgerLine[];
+  clawback: Clawback | null;
+  notes: string[];
+}
+
+export interface IngestOptions {
+  /** Used when the body names no source: "api" for the events API, the platform for webhooks. */
+  defaultSource: string;
+  actor: Actor;
+  /** Where validation errors point ("/body" or "/body/events/3"). */
+  pointer: string;
+}
+
+export interface IngestResult {
+  event: EventsTable;
+  duplicate: boolean;
+}
+
+/**
+ * Caches for one request: a batch of 1,000 orders reads the shop, the event types and the rules
+ * once, not 1,000 times.
+ */
+export class IngestSession {
+  private shop: Shop | undefined;
+  private readonly knownTypes = new Map<string, boolean>();
+  private readonly rules = new Map<string, ActiveRule[]>();
+
+  constructor(readonly shopId: string) {}
+
+  async getShop(trx: Tx): Promise<Shop> {
+    this.shop ??= await getShop(trx, this.shopId);
+    return this.shop;
+  }
+
+  async isKnownType(trx: Tx, type: string): Promise<boolean> {
+    let known = this.knownTypes.get(type);
+    if (known === undefined) {
+      known = await isKnownEventType(trx, this.shopId, type);
+      this.knownTypes.set(type, known);
+    }
+    return known;
+  }
+
+  async activeRules(trx: Tx, type: string): Promise<ActiveRule[]> {
+    let rules = this.rules.get(type);
+    if (rules === undefined) {
+      rules = await listActiveRules(trx, this.shopId, type);
+      this.rules.set(type, rules);
+    }
+    return rules;
+  }
+}
+
+function invalid(pointer: string, message: string): AppError {
+  return new AppError("invalid_field_value", message, { errors: [{ pointer, message }] });
+}
+
+async function findEvent(trx: Tx, shopId: string, source: string, externalId: string) {
+  return trx
+    .selectFrom("events")
+    .selectAll()
+    .where("shop_id", "=", shopId)
+    .where("source", "=", source)
+    .where("external_id", "=", externalId)
+    .executeTakeFirst();
+}
+
+function duplicateOf(existing: EventsTable, type: string, pointer: string): IngestResult {
+  if (existing.type !== type) {
+    throw new AppError(
+      "event_conflict",
+      `external_id ${existing.external_id} of source ${existing.source} already names ${existing.type} event ${existing.id}; give each event its own id`,
+      { errors: [{ pointer: `${pointer}/external_id`, message: `already names a ${existing.type} event` }] },
+    );
+  }
+  return { event: existing, duplicate: true };
+}
+
+async function findMemberRow(trx: Tx, shopId: string, memberId: string): Promise<MembersTable | undefined> {
+  return trx
+    .selectFrom("members")
+    .selectAll()
+    .where("shop_id", "=", shopId)
+    .where("id", "=", memberId)
+    .executeTakeFirst();
+}
+
+/** The member a merged duplicate now lives on (merges can chain). */
+async function followMerges(trx: Tx, member: MembersTable): Promise<MembersTable> {
+  let current = member;
+  for (let hops = 0; current.merged_into_member_id !== null && hops < 10; hops++) {
+    const next = await findMemberRow(trx, current.shop_id, current.merged_into_member_id);
+    if (!next) break;
+    current = next;
+  }
+  return current;
+}
+
+const identifierFields: Array<[keyof NonNullable<EventBody["member"]>, IdentifierKind]> = [
+  ["shopify_id", "shopify"],
+  ["woocommerce_id", "woocommerce"],
+  ["external_id", "external"],
+  ["email", "email"],
+  ["phone", "phone"],
+];
+
+/**
+ * The event's member: by id, or by the first of its identifiers that belongs to someone, or a new
+ * member with all of them. An identifier of another member than the one found is left alone (an
+ * event never merges members). Null when the event names nobody (a guest checkout on a platform).
+ */
+async function resolveMember(
+  trx: Tx,
+  shop: Shop,
+  body: EventBody,
+  pointer: string,
+  now: Date,
+): Promise<MembersTable | null> {
+  if (body.member_id !== undefined) {
+    const row = await findMemberRow(trx, shop.id, body.member_id);
+    if (!row) {
+      throw new AppError("member_not_found", `No member ${body.member_id} in this shop`, {
+        errors: [{ pointer: `${pointer}/member_id`, message: "is not a member of this shop" }],
+      });
+    }
+    return followMerges(trx, row);
+  }
+  if (body.member === undefined) return null;
+  const identifiers: Array<{ kind: IdentifierKind; value: string }> = [];
+  for (const [field, kind] of identifierFields) {
+    const raw = body.member[field];
+    if (raw === undefined) continue;
+    const value = normalizeIdentifier(kind, raw, {
+      defaultCountry: shop.defaultCountry,
+      pointer: `${pointer}/member/${field}`,
+    });
+    identifiers.push({ kind, value });
+  }
+  if (identifiers.length === 0) {
+    throw invalid(
+      `${pointer}/member`,
+      "needs at least one identifier: shopify_id, woocommerce_id, external_id, email or phone",
+    );
+  }
+  for (const identifier of identifiers) {
+    const found = await trx
+      .selectFrom("member_identifiers")
+      .select("member_id")
+      .where("shop_id", "=", shop.id)
+      .where("kind", "=", identifier.kind)
+      .where("value", "=", identifier.value)
+      .executeTakeFirst();
+    if (found) {
+      const row = await findMemberRow(trx, shop.id, found.member_id);
+      if (row) return followMerges(trx, row);
+    }
+  }
+  const created = await createMember(
+    trx,
+    {
+      shopId: shop.id,
+      identifiers,
+      profile: { givenName: body.member.given_name, familyName: body.member.family_name },
+    },
+    now,
+  );
+  return (await findMemberRow(trx, shop.id, created.id)) ?? null;
+}
+
+/** Why a member cannot earn, or null when they can. Guests earn: the points wait for them to join. */
+function cannotEarn(member: MembersTable | null): string | null {
+  if (member === null) return "the event names no member (a guest checkout without a customer)";
+  if (member.status === "cancelled" || member.status === "erased" || member.status === "suspended") {
+    return `member ${member.id} is ${member.status}`;
+  }
+  return null;
+}
+
+function addMonths(iso: string, months: number): string {
+  const date = new Date(iso);
+  const day = date.getUTCDate();
+  const target = new Date(date.getTime());
+  target.setUTCDate(1);
+  target.setUTCMonth(target.getUTCMonth() + months);
+  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  target.setUTCDate(Math.min(day, lastDay));
+  return target.toISOString();
+}
+
+/**
+ * Credits what the rules awarded: one ledger transaction per distinct pending period and expiry
+ * (usually one per event), each referring to the event. Pending and expiry count from when the
+ * event happened, so a backfilled order does not get a fresh return window or a longer life.
+ */
+async function creditAwards(
+  trx: Tx,
+  input: {
+    shop: Shop;
+    event: EventsTable;
+    memberId: string;
+    rules: readonly ActiveRule[];
+    explanation: Explanation;
+    actor: Actor;
+    label: string;
+  },
+  now: Date,
+): Promise<{ lines: LedgerLine[]; awards: EventAwardsTable[] }> {
+  const { event, rules, explanation } = input;
+  const groups = new Map<string, { pendingUntil: string | null; expiresAt: string | null; lines: RuleExplanation[] }>();
+  for (const line of explanation.rules) {
+    if (line.awarded <= 0) continue;
+    const rule = rules.find((candidate) => candidate.id === line.rule_id) as ActiveRule;
+    const pendingUntil =
+      rule.pending_days > 0
+        ? new Date(Date.parse(event.occurred_at) + rule.pending_days * 86_400_000).toISOString()
+        : null;
+    const expiresAt = rule.expiry_months === null ? null : addMonths(event.occurred_at, rule.expiry_months);
+    const key = `${pendingUntil}|${expiresAt}`;
+    const group = groups.get(key) ?? { pendingUntil, expiresAt, lines: [] };
+    group.lines.push(line);
+    groups.set(key, group);
+  }
+  const lines: LedgerLine[] = [];
+  const transactionOf = new Map<string, string | null>();
+  const nowIso = now.toISOString();
+  for (const group of groups.values()) {
+    const points = group.lines.reduce((sum, line) => sum + line.awarded, 0);
+    const ruleIds = group.lines.map((line) => line.rule_id);
+    const base = { points, rule_ids: ruleIds, pending_until: group.pendingUntil, expires_at: group.expiresAt };
+    if (group.expiresAt !== null && group.expiresAt <= nowIso) {
+      lines.push({ ...base, transaction_id: null, note: `not credited: the points expired on ${group.expiresAt}` });
+      for (const id of ruleIds) transactionOf.set(id, null);
+      continue;
+    }
+    const pending = group.pendingUntil !== null && group.pendingUntil > nowIso;
+    const { transaction } = await creditPoints(
+      trx,
+      {
+        shopId: input.shop.id,
+        memberId: input.memberId,
+        type: "earn",
+        amount: points,
+        expiresAt: group.expiresAt,
+        pending,
+        pendingUntil: pending ? group.pendingUntil : null,
+        reason: input.label,
+        reference: event.id,
+        metadata: {
+          event_id: event.id,
+          event_type: event.type,
+          rules: group.lines.map((line) => ({ rule_id: line.rule_id, version: line.version, points: line.awarded })),
+        },
+        actor: input.actor,
+      },
+      now,
+    );
+    lines.push({ ...base, transaction_id: transaction.id, note: null });
+    for (const id of ruleIds) transactionOf.set(id, transaction.id);
+  }
+  const awards: EventAwardsTable[] = explanation.rules
+    .filter((line) => line.matched)
+    .map((line) => ({
+      shop_id: input.shop.id,
+      event_id: event.id,
+      rule_id: line.rule_id,
+      rule_version: line.version,
+      member_id: input.memberId,
+      points: line.awarded,
+      transaction_id: transactionOf.get(line.rule_id) ?? null,
+      occurred_at: event.occurred_at,
+    }));
+  if (awards.length > 0) await trx.insertInto("event_awards").values(awards).execute();
+  return { lines, awards };
+}
+
+async function findOrder(trx: Tx, shopId: string, source: string, orderId: string) {
+  return trx
+    .selectFrom("orders")
+    .selectAll()
+    .where("shop_id", "=", shopId)
+    .where("source", "=", source)
+    .where("external_id", "=", orderId)
+    .executeTakeFirst();
+}
+
+async function isFirstOrder(trx: Tx, shopId: string, memberId: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom("orders")
+    .select("external_id")
+    .where("shop_id", "=", shopId)
+    .where("member_id", "=", memberId)
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined;
+}
+
+/**
+ * Takes back `amount` points of an order's credits, newest credit last: pending points are
+ * cancelled, spendable ones taken back, and what the member already spent becomes debt.
+ */
+async function reverseOrderCredits(
+  trx: Tx,
+  input: { shopId: string; order: OrdersTable; amount: number; eventId: string; actor: Actor; reason: string },
+  now: Date,
+): Promise<{ transactions: string[]; debt: number }> {
+  const credits = await trx
+    .selectFrom("ledger_transactions")
+    .select(["id", "amount", "reversed_amount"])
+    .where("shop_id", "=", input.shopId)
+    .where("reference", "=", input.order.paid_event_id)
+    .where("type", "=", "earn")
+    .orderBy("id")
+    .execute();
+  let left = input.amount;
+  let debt = 0;
+  const transactions: string[] = [];
+  for (const credit of credits) {
+    if (left === 0) break;
+    const take = Math.min(left, credit.amount - credit.reversed_amount);
+    if (take <= 0) continue;
+    const result = await reverseTransaction(
+      trx,
+      {
+        shopId: input.shopId,
+        transactionId: credit.id,
+        amount: take,
+        shortfall: "debt",
+        actor: input.actor,
+        reason: input.reason,
+        reference: input.eventId,
+      },
+      now,
+    );
+    transactions.push(result.transaction.id);
+    debt += result.debtRecorded ?? 0;
+    left -= take;
+  }
+  return { transactions, debt };
+}
+
+/** Handles one event inside the caller's transaction; the caller isolates it with a savepoint. */
+async function processEvent(
+  trx: Tx,
+  session: IngestSession,
+  body: EventBody,
+  options: IngestOptions,
+  now: Date,
+): Promise<IngestResult> {
+  const { pointer } = options;
+  const shop = await session.getShop(trx);
+  const source = body.source ?? options.defaultSource;
+  if (!(await session.isKnownType(trx, body.type))) {
+    throw new AppError(
+      "unknown_event_type",
+      `Unknown event type ${body.type}; define it at PUT /v1/event-types/${body.type}`,
+      {
+        errors: [
+          { pointer: `${pointer}/type`, message: "is neither a built-in type nor one of the shop's custom types" },
+        ],
+      },
+    );
+  }
+  if (body.external_id !== undefined) {
+    const existing = await findEvent(trx, shop.id, source, body.external_id);
+    if (existing) return duplicateOf(existing, body.type, pointer);
+  }
+  const occurredAt = body.occurred_at === undefined ? now.toISOString() : new Date(body.occurred_at).toISOString();
+  if (Date.parse(occurredAt) > now.getTime() + maxFutureMs) {
+    throw invalid(`${pointer}/occurred_at`, "must not be more than a day in the future");
+  }
+  const isOrderEvent = body.type === "order.paid" || body.type === "order.refunded" || body.type === "order.cancelled";
+  if (isOrderEvent && body.order === undefined)
+    throw invalid(`${pointer}/order`, `is required for ${body.type} events`);
+  if (body.type === "order.refunded" && body.refund === undefined) {
+    throw invalid(`${pointer}/refund`, "is required for order.refunded events");
+  }
+
+  const event: EventsTable = {
+    shop_id: shop.id,
+    id: newId("event", now),
+    source,
+    external_id: body.external_id ?? null,
+    type: body.type,
+    member_id: null,
+    order_id: body.order?.id ?? null,
+    status: "processed",
+    reason: null,
+    points: 0,
+    occurred_at: occurredAt,
+    received_at: now.toISOString(),
+    payload: JSON.stringify(body),
+    explanation: "",
+  };
+  const explanation: EventExplanation = { member: null, order: null, ledger: [], clawback: null, notes: [] };
+  const skip = (reason: string) => {
+    event.status = "skipped";
+    event.reason = reason;
+  };
+
+  if (body.type === "order.refunded" || body.type === "order.cancelled") {
+    await undoOrder(trx, { shop, body, event, explanation, options, skip }, now);
+  } else {
+    const member = await resolveMember(trx, shop, body, pointer, now);
+    event.member_id = member?.id ?? null;
+    explanation.member = member ? { id: member.id, status: member.status } : null;
+    let facts = null;
+    let amounts: OrderAmounts | null = null;
+    let existingOrder: OrdersTable | undefined;
+    if (body.type === "order.paid" && body.order) {
+      amounts = await orderAmounts(trx, shop, body.order, pointer);
+      existingOrder = await findOrder(trx, shop.id, source, body.order.id);
+      const first = member ? await isFirstOrder(trx, shop.id, member.id) : false;
+      explanation.order = { id: body.order.id, ...amounts, is_first_order: first };
+      facts = orderFacts(body.order, amounts, first);
+    }
+    const refusal =
+      existingOrder !== undefined
+        ? `order ${existingOrder.external_id} already earned its points with event ${existingOrder.paid_event_id}`
+        : amounts?.conversion === "no_rate"
+          ? `no exchange rate from ${amounts.currency} to ${shop.baseCurrency}: add one at /v1/exchange-rates`
+          : cannotEarn(member);
+    if (refusal !== null) {
+      skip(refusal);
+    } else if (member) {
+      const rules = await session.activeRules(trx, body.type);
+      const context = evaluationContext({
+        shop,
+        type: body.type,
+        occurredAt,
+        network: body.network ?? null,
+        member,
+        order: facts,
+      });
+      const usage = await ruleUsage(trx, shop, member.id, rules, occurredAt);
+      const evaluation = evaluateRules(rules, context, usage);
+      Object.assign(explanation, evaluation);
+      const label = body.order?.number ? `${body.type} ${body.order.number}` : body.type;
+      const { lines } = await creditAwards(
+        trx,
+        { shop, event, memberId: member.id, rules, explanation: evaluation, actor: options.actor, label },
+        now,
+      );
+      explanation.ledger = lines;
+      event.points = lines.reduce((sum, line) => sum + (line.transaction_id ? line.points : 0), 0);
+    }
+    // An order Laurel could not value is not recorded, so it can earn once the shop adds a rate.
+    const recordOrder = amounts !== null && amounts.conversion !== "no_rate" && existingOrder === undefined;
+    if (body.type === "order.paid" && body.order && amounts && recordOrder) {
+      await trx
+        .insertInto("orders")
+        .values({
+          shop_id: shop.id,
+          source,
+          external_id: body.order.id,
+          member_id: member?.id ?? null,
+          status: "paid",
+          currency: amounts.currency,
+          total: amounts.total,
+          subtotal: amounts.subtotal,
+          shop_total: amounts.shop_total,
+          refunded: 0,
+          points_earned: event.points,
+          points_reversed: 0,
+          paid_event_id: event.id,
+          paid_at: occurredAt,
+          cancelled_at: null,
+          created_at: now.toISOString(),
+          updated_at: now.toISOString(),
+        })
+        .execute();
+    }
+  }
+  event.explanation = JSON.stringify(explanation);
+  // On PostgreSQL a concurrent request may have stored the same event since the lookup above: the
+  // insert then waits for it, does nothing, and the caller rolls this event back and answers with that one.
+  const inserted = await trx
+    .insertInto("events")
+    .values(event)
+    .onConflict((conflict) => conflict.columns(["shop_id", "source", "external_id"]).doNothing())
+    .returning("id")
+    .executeTakeFirst();
+  if (!inserted) throw new LostDuplicateRace(source, body.external_id ?? "");
+  return { event, duplicate: false };
+}
+
+/** Refunds and cancellations: take back the order's points in proportion to what was refunded. */
+async function undoOrder(
+  trx: Tx,
+  input: {
+    shop: Shop;
+    body: EventBody;
+    event: EventsTable;
+    explanation: EventExplanation;
+    options: IngestOptions;
+    skip: (reason: string) => void;
+  },
+  now: Date,
+): Promise<void> {
+  const { shop, body, event, explanation, options } = input;
+  const orderId = (body.order as NonNullable<EventBody["order"]>).id;
+  // Locks the order row: two refunds of one order are counted one after the other.
+  const order = await trx
+    .updateTable("orders")
+    .set((eb) => ({ updated_at: eb.ref("updated_at") }))
+    .where("shop_id", "=", shop.id)
+    .where("source", "=", event.source)
+    .where("external_id", "=", orderId)
+    .returningAll()
+    .executeTakeFirst();
+  if (!order) {
+    input.skip(`no paid order ${orderId} from ${event.source} is known, so it earned nothing to take back`);
+    return;
+  }
+  event.member_id = order.member_id;
+  let refundedNow = 0;
+  let target: number;
+  if (body.type === "order.refunded") {
+    const refund = body.refund as NonNullable<EventBody["refund"]>;
+    if (refund.currency !== order.currency) {
+      throw invalid(`${options.pointer}/refund/currency`, `must be the order's currency ${order.currency}`);
+    }
+    refundedNow = Math.min(refund.amount, order.total - order.refunded);
+    const refunded = order.refunded + refundedNow;
+    target =
+      order.total === 0
+        ? order.points_earned
+        : Number((BigInt(order.points_earned) * BigInt(refunded)) / BigInt(order.total));
+    if (refundedNow < refund.amount) {
+      explanation.notes.push(
+        `the refunds exceed the order total; only ${refundedNow} of ${refund.amount} counted toward taking points back`,
+      );
+    }
+  } else {
+    target = order.points_earned;
+    if (order.status === "cancelled") explanation.notes.push(`order ${orderId} was already cancelled`);
+  }
+  const reversedNow = Math.max(0, target - order.points_reversed);
+  let result = { transactions: [] as string[], debt: 0 };
+  if (reversedNow > 0) {
+    const reason = body.type === "order.refunded" ? `Order ${orderId} refunded` : `Order ${orderId} cancelled`;
+    result = await reverseOrderCredits(
+      trx,
+      { shopId: shop.id, order, amount: reversedNow, eventId: event.id, actor: options.actor, reason },
+      now,
+    );
+  }
+  explanation.clawback = {
+    order_total: order.total,
+    refunded_before: order.refunded,
+    refunded_now: refundedNow,
+    points_earned: order.points_earned,
+    points_reversed_before: order.points_reversed,
+    target_reversed: target,
+    reversed_now: reversedNow,
+    debt_recorded: result.debt,
+    transactions: result.transactions,
+  };
+  event.points = -reversedNow;
+  await trx
+    .updateTable("orders")
+    .set({
+      refunded: order.refunded + refundedNow,
+      points_reversed: order.points_reversed + reversedNow,
+      status: body.type === "order.cancelled" ? "cancelled" : order.status,
+      cancelled_at: body.type === "order.cancelled" ? (order.cancelled_at ?? event.occurred_at) : order.cancelled_at,
+      updated_at: now.toISOString(),
+    })
+    .where("shop_id", "=", shop.id)
+    .where("source", "=", order.source)
+    .where("external_id", "=", order.external_id)
+    .execute();
+}
+
+/** Another transaction stored the same (source, external_id) while this one worked on it. */
+class LostDuplicateRace extends Error {
+  constructor(
+    readonly source: string,
+    readonly externalId: string,
+  ) {
+    super(`event ${source}/${externalId} was stored concurrently`);
+  }
+}
+
+let savepointCounter = 0;
+
+/**
+ * Runs one event in a savepoint of the caller's transaction, so a refused event (unknown member,
+ * bad order) leaves nothing behind while the rest of a batch goes on. A concurrent duplicate or a
+ * member created concurrently by another request is resolved by trying once more after it.
+ */
+export async function ingestInTransaction(
+  trx: Tx,
+  session: IngestSession,
+  body: EventBody,
+  options: IngestOptions,
+  now: Date,
+): Promise<IngestResult> {
+  for (let attempt = 1; ; attempt++) {
+    const name = sql.raw(`event_${++savepointCounter}`);
+    await sql`savepoint ${name}`.execute(trx);
+    try {
+      const result = await processEvent(trx, session, body, options, now);
+      await sql`release savepoint ${name}`.execute(trx);
+      return result;
+    } catch (error) {
+      await sql`rollback to savepoint ${name}`.execute(trx);
+      await sql`release savepoint ${name}`.execute(trx);
+      if (error instanceof LostDuplicateRace) {
+        const existing = await findEvent(trx, session.shopId, error.source, error.externalId);
+        if (existing) return duplicateOf(existing, body.type, options.pointer);
+      }
+      const retry = isUniqueViolation(error) && attempt < 3;
+      if (!retry) throw error;
+    }
+  }
+}
+
+/** One event in its own transaction (POST /v1/events, webhooks). */
+export async function ingestEvent(
+  database: DatabaseHandle,
+  shopId: string,
+  body: EventBody,
+  options: Omit<IngestOptions, "pointer"> & { pointer?: string },
+  now: Date,
+): Promise<IngestResult> {
+  return withTransaction(database, (trx) =>
+    ingestInTransaction(trx, new IngestSession(shopId), body, { pointer: "/body", ...options }, now),
+  );
+}
+
+export type BatchItem = { index: number; result: IngestResult } | { index: number; error: AppError };
+
+/**
+ * Up to 1,000 events in one database transaction, each in its own savepoint: a refused event is
+ * reported at its index and the others are stored. Events are handled in the order sent, so a
+ * refund later in the batch finds the order paid earlier in it.
+ */
+export async function ingestBatch(
+  database: DatabaseHandle,
+  shopId: string,
+  bodies: readonly EventBody[],
+  options: Omit<IngestOptions, "pointer">,
+  now: Date,
+): Promise<BatchItem[]> {
+  return withTransaction(database, async (trx) => {
+    const session = new IngestSession(shopId);
+    const items: BatchItem[] = [];
+    for (const [index, body] of bodies.entries()) {
+      try {
+        const result = await ingestInTransaction(
+          trx,
+          session,
+          body,
+          { ...options, pointer: `/body/events/${index}` },
+          now,
+        );
+        items.push({ index, result });
+      } catch (error) {
+        if (!isAppError(error)) throw error;
+        items.push({ index, error });
+      }
+    }
+    return items;
+  });
+}

@@ -1,0 +1,18 @@
+export type { ExchangeRate } from "./repository.js";
+export { registerExchangeRateRoutes } from "./routes.js";
+export { toExchangeRateResponse } from "./schema.js";
+export {
+  convertMinorUnits,
+  convertToShopCurrency,
+  deleteExchangeRate,
+  type ExchangeRateList,
+  getExchangeRate,
+  listExchangeRates,
+  maxRateFractionDigits,
+  maxRateSignificantDigits,
+  normalizeRate,
+  parseRate,
+  type SetExchangeRateInput,
+  type SetExchangeRateResult,
+  setExchangeRate,
+} from "./service.js";
