@@ -161,6 +161,12 @@ interface ModelLot {
   remaining: number;
   pendingUntil: string | null;
   expiresAt: string | null;
+  /**
+   * The transaction that created the lot (the model's transaction count then). Settlement confirms
+   * due pending lots in one transaction per creating transaction, and a transfer creates all its
+   * copies in one.
+   */
+  origin: number;
 }
 
 /** What a debit or reservation drew, lot by lot, less what was given back since. */
@@ -303,6 +309,7 @@ function settle(model: Model, index: number, now: string): void {
     reservation.status = "expired";
     model.transactionCount += 1;
   }
+  const confirmedOrigins = new Set<number>();
   for (const lot of model.lots) {
     if (lot.member !== index || lot.state !== "pending" || lot.remaining === 0) continue;
     if (lot.pendingUntil === null || lot.pendingUntil > now) continue;
@@ -311,8 +318,9 @@ function settle(model: Model, index: number, now: string): void {
     account.pending -= lot.remaining;
     account.available += lot.remaining;
     account.earned += lot.remaining;
-    model.transactionCount += 1;
+    confirmedOrigins.add(lot.origin);
   }
+  model.transactionCount += confirmedOrigins.size;
   let expired = 0;
   for (const lot of model.lots) {
     if (lot.member !== index || lot.state !== "available" || lot.remaining === 0) continue;
@@ -714,6 +722,7 @@ describeEachDialect("points ledger under random histories", (dialect) => {
                 remaining: command.amount,
                 pendingUntil,
                 expiresAt,
+                origin: model.transactionCount,
               };
               model.lots.push(lot);
               if (pending) {
@@ -1011,7 +1020,14 @@ describeEachDialect("points ledger under random histories", (dialect) => {
               const total = moving.reduce((sum, lot) => sum + lot.remaining, 0);
               if (total === 0) return "nothing";
               for (const lot of moving) {
-                model.lots.push({ ...lot, key: model.lots.length, dbId: "", member: to, amount: lot.remaining });
+                model.lots.push({
+                  ...lot,
+                  key: model.lots.length,
+                  dbId: "",
+                  member: to,
+                  amount: lot.remaining,
+                  origin: model.transactionCount,
+                });
                 lot.remaining = 0;
               }
               target.available += source.available;

@@ -22,6 +22,11 @@ import type { LedgerEntriesTable, LedgerLotMovementsTable, ReservationStatus, Tr
 type Db = Kysely<Database>;
 
 export interface PointsSummary extends PointBalance {
+  /**
+   * The balance to show the member: available points, less what they owe when the shop allows a
+   * balance below zero (`allow_negative_balance`); otherwise the debt is not subtracted.
+   */
+  balance: number;
   /** The soonest expiry among available points, and how many points expire then. */
   nextExpiration: { at: string; points: number } | null;
   expiringWithin30Days: number;
@@ -59,8 +64,15 @@ export async function getPointsSummary(
     .execute();
   // Nothing within 30 days: the next expiry may still be further out.
   const first = expiring[0] ?? (await byExpiry.limit(1).executeTakeFirst());
+  const shop = await database.db
+    .selectFrom("shops")
+    .select("allow_negative_balance")
+    .where("id", "=", shopId)
+    .executeTakeFirst();
+  const showDebt = Number(shop?.allow_negative_balance ?? 0) === 1;
   return {
     ...toPointBalance(account),
+    balance: showDebt ? account.available - account.debt : account.available,
     nextExpiration: first?.expires_at ? { at: first.expires_at, points: Number(first.points) } : null,
     expiringWithin30Days: expiring.reduce((sum, row) => sum + Number(row.points), 0),
     asOf: nowIso,

@@ -118,6 +118,7 @@ export function toPointsSummaryJson(summary: PointsSummary) {
   return {
     object: "points_summary" as const,
     ...toBalanceJson(summary),
+    balance: summary.balance,
     next_expiration: summary.nextExpiration,
     expiring_within_30_days: summary.expiringWithin30Days,
     as_of: summary.asOf,

@@ -234,6 +234,7 @@ describeEachDialect("points API", (dialect) => {
         lifetime_earned: 500,
         lifetime_spent: 0,
         lifetime_expired: 0,
+        debt: 0,
       },
     });
     const soon = await h.adjust(key, member, 200, { expires_at: in10Days });

@@ -72,6 +72,10 @@ export const PointsBalance = Type.Object(
 export const PointsSummary = Type.Object({
   object: Type.Literal("points_summary"),
   ...PointsBalance.properties,
+  balance: Type.Integer({
+    description:
+      "What to show the member: `available`, or `available - debt` (below zero) when the shop's `allow_negative_balance` is true",
+  }),
   next_expiration: Type.Union([Type.Object({ at: Timestamp, points: Points }), Type.Null()], {
     description: "The soonest expiry among available points and how many expire then",
   }),
