@@ -118,6 +118,7 @@ describeEachDialect("laurel command line", (dialect: Dialect) => {
         redemption_rate: { points: 100, amount: 100, currency: "EUR", is_default: true },
         enrollment_mode: "auto",
         default_country: null,
+        allow_negative_balance: false,
         created_at: expect.stringMatching(isoTimestamp),
         updated_at: expect.stringMatching(isoTimestamp),
       });

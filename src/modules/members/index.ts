@@ -9,7 +9,9 @@ export {
   getMember,
   joinMember,
   listMembers,
+  parseTagList,
   recordConsents,
+  setMemberTags,
   updateMember,
   upsertMemberByIdentifier,
 } from "./service.js";

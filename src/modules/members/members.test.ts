@@ -27,6 +27,7 @@ interface MemberJson {
   country: string | null;
   marketing_preferences: Json;
   attributes: Json;
+  tags: string[];
   identifiers: IdentifierJson[];
   profile_completed_at: string | null;
   joined_at: string | null;
@@ -439,6 +440,7 @@ describeEachDialect("members API", (dialect) => {
         country: "BR",
         marketing_preferences: { topics: ["coffee", "tea"], frequency: "weekly" },
         attributes: {},
+        tags: [],
         identifiers: [
           { kind: "email", value: "ana.silva@example.com", verified_at: now, created_at: now },
           { kind: "shopify", value: "7012345678901", verified_at: null, created_at: now },

@@ -8,6 +8,7 @@ import * as repository from "./repository.js";
 import { type Member, toMember, toMemberJson } from "./representation.js";
 import { isProfileComplete } from "./service.js";
 import type { MemberConsentsTable, MembersTable } from "./tables.js";
+import { maxTags, uniqueTags } from "./tags.js";
 
 export interface MergeInput {
   shopId: string;
@@ -85,6 +86,13 @@ function mergedProfile(survivor: MembersTable, duplicate: MembersTable, timestam
     country: survivor.country ?? duplicate.country,
     marketing_preferences: mergeJson(survivor.marketing_preferences, duplicate.marketing_preferences),
     attributes: mergeJson(survivor.attributes, duplicate.attributes),
+    // The survivor's tags, then the duplicate's it lacks (in any case), up to the limit.
+    tags: JSON.stringify(
+      uniqueTags([...(JSON.parse(survivor.tags) as string[]), ...(JSON.parse(duplicate.tags) as string[])]).slice(
+        0,
+        maxTags,
+      ),
+    ),
     // The person completed a profile at the earlier of the two moments; a merge never completes
     // it a second time (profile.completed may carry a reward).
     profile_completed_at: earliest([survivor.profile_completed_at, duplicate.profile_completed_at]),

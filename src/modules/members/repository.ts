@@ -1,4 +1,4 @@
-import { type Kysely, sql } from "kysely";
+import { type Kysely, PostgresAdapter, sql } from "kysely";
 import type { Database } from "../../platform/db/schema.js";
 import type {
   IdentifierKind,
@@ -41,6 +41,8 @@ export interface MemberFilter {
   createdTo?: string | undefined;
   /** Prefix of an email, a phone number (digits, with or without +) or a name, in any case. */
   search?: string | undefined;
+  /** A tag the member has, in any case (as `lower()` folds it: ASCII on SQLite). */
+  tag?: string | undefined;
 }
 
 export async function listMembers(db: Db, shopId: string, filter: MemberFilter): Promise<MembersTable[]> {
@@ -76,6 +78,16 @@ export async function listMembers(db: Db, shopId: string, filter: MemberFilter):
         ),
       ]),
     );
+  }
+  const tag = filter.tag;
+  if (tag) {
+    // One element of the tags array equals the tag, lowered on both sides by the database (as
+    // the name search does). Each element is compared whole: "vip" does not find "vip-gold".
+    const hasTag =
+      db.getExecutor().adapter instanceof PostgresAdapter
+        ? sql<boolean>`exists (select 1 from jsonb_array_elements_text(members.tags::jsonb) as member_tag(value) where lower(member_tag.value) = lower(${tag}))`
+        : sql<boolean>`exists (select 1 from json_each(members.tags) as member_tag where lower(member_tag.value) = lower(${tag}))`;
+    query = query.where(hasTag);
   }
   return query.orderBy("id", "desc").limit(filter.limit).execute();
 }

@@ -31,6 +31,8 @@ export interface Member {
   country: string | null;
   marketingPreferences: Record<string, unknown>;
   attributes: Record<string, unknown>;
+  /** Trimmed, unique case-insensitively (the first spelling kept), in the order given. */
+  tags: string[];
   identifiers: Identifier[];
   profileCompletedAt: string | null;
   joinedAt: string | null;
@@ -59,6 +61,7 @@ export function toMember(row: MembersTable, identifiers: MemberIdentifiersTable[
     country: row.country,
     marketingPreferences: JSON.parse(row.marketing_preferences) as Record<string, unknown>,
     attributes: JSON.parse(row.attributes) as Record<string, unknown>,
+    tags: JSON.parse(row.tags) as string[],
     identifiers: identifiers.filter((identifier) => identifier.member_id === row.id).map(toIdentifier),
     profileCompletedAt: row.profile_completed_at,
     joinedAt: row.joined_at,
@@ -85,6 +88,7 @@ export function toMemberJson(member: Member) {
     country: member.country,
     marketing_preferences: member.marketingPreferences,
     attributes: member.attributes,
+    tags: member.tags,
     identifiers: member.identifiers.map((identifier) => ({
       kind: identifier.kind,
       value: identifier.value,

@@ -100,12 +100,14 @@ export function registerMemberRoutes(app: FastifyInstance, deps: AppDeps): void 
         tags,
         security,
         summary: "List members, newest first, with filters and search",
+        description:
+          "Filters combine: `status`, `created_from`/`created_to`, `q` (email, phone or name prefix) and `tag` (members with that tag, in any case).",
         querystring: ListMembersQuery,
         response: { 200: Page(MemberResponse), ...problemResponses(400, 401, 403, 429) },
       },
     },
     async (request) => {
-      const { limit, cursor, status, created_from, created_to, q } = request.query;
+      const { limit, cursor, status, created_from, created_to, q, tag } = request.query;
       const members = await listMembers(deps.database.db, callerOf(request).shopId, {
         limit: limit + 1,
         before: decodeCursor(cursor),
@@ -113,6 +115,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: AppDeps): void 
         createdFrom: created_from ? new Date(created_from).toISOString() : undefined,
         createdTo: created_to ? new Date(created_to).toISOString() : undefined,
         search: q,
+        tag,
       });
       return toPage(members, limit, toMemberResponse);
     },

@@ -2,6 +2,7 @@ import { Type } from "typebox";
 import { PageQuery } from "../../platform/http/pagination.js";
 import type { ProfileInput } from "./service.js";
 import { attributeTypes, consentChannels, consentPurposes, identifierKinds } from "./tables.js";
+import { maxTagLength, maxTags } from "./tags.js";
 
 export { toMemberJson as toMemberResponse } from "./representation.js";
 
@@ -47,6 +48,13 @@ const profileFields = {
   ),
   attributes: Type.Optional(
     JsonObject("Values of the shop's custom attributes (GET /v1/member-attributes); null removes one"),
+  ),
+  tags: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: maxTagLength }), {
+      maxItems: maxTags,
+      description: `Replaces the member's tags ([] removes them all): up to ${maxTags}, each 1–${maxTagLength} characters. Tags are trimmed; a repeat that differs only in case is dropped (the first spelling stays); the order is kept.`,
+      examples: [["VIP", "wholesale"]],
+    }),
   ),
 };
 
@@ -145,6 +153,9 @@ export const MemberResponse = Type.Object(
     country: Type.Union([Type.String(), Type.Null()]),
     marketing_preferences: Type.Record(Type.String(), Type.Unknown()),
     attributes: Type.Record(Type.String(), Type.Unknown()),
+    tags: Type.Array(Type.String(), {
+      description: "Labels from the shop or its store platform (e.g. Shopify customer tags), in their order",
+    }),
     identifiers: Type.Array(
       Type.Object({
         kind: IdentifierKind,
@@ -175,6 +186,15 @@ export const ListMembersQuery = Type.Object(
         minLength: 1,
         maxLength: 100,
         description: "Prefix of an email, a phone number (digits after the +) or a given or family name",
+      }),
+    ),
+    tag: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: maxTagLength,
+        pattern: "\\S",
+        description:
+          "Members with this tag, compared whole and case-insensitively (ASCII letters on SQLite; other letters as written)",
       }),
     ),
   },
@@ -296,6 +316,7 @@ export function profileFrom(body: {
   country?: string | null | undefined;
   marketing_preferences?: Record<string, unknown> | undefined;
   attributes?: Record<string, unknown> | undefined;
+  tags?: string[] | undefined;
 }): ProfileInput {
   return {
     givenName: body.given_name,
@@ -306,5 +327,6 @@ export function profileFrom(body: {
     country: body.country,
     marketingPreferences: body.marketing_preferences,
     attributes: body.attributes,
+    tags: body.tags,
   };
 }

@@ -23,6 +23,9 @@ import {
   type MembersTable,
   type NameOrder,
 } from "./tables.js";
+import { checkTags } from "./tags.js";
+
+export { parseTagList } from "./tags.js";
 
 export interface IdentifierInput {
   kind: IdentifierKind;
@@ -44,6 +47,11 @@ export interface ProfileInput {
   marketingPreferences?: Record<string, unknown> | undefined;
   /** Merged into the stored attributes; a null value removes that attribute. */
   attributes?: Record<string, unknown> | undefined;
+  /**
+   * Replaces the member's tags: trimmed, repeats dropped case-insensitively (the first spelling
+   * stays), order kept. Set by the shop (secret key) and store platforms, never by the shopper.
+   */
+  tags?: readonly string[] | undefined;
 }
 
 const maxJsonBytes = 4096;
@@ -138,6 +146,7 @@ function applyProfile(
     }
     row.attributes = JSON.stringify(attributes);
   }
+  if (input.tags !== undefined) row.tags = JSON.stringify(checkTags(input.tags, `${pointer}/tags`, errors));
   failIfAny(errors);
 }
 
@@ -352,6 +361,23 @@ export async function updateMember(trx: Tx, input: UpdateMemberInput, now: Date)
   return member;
 }
 
+/**
+ * Replaces a member's tags, e.g. with a store platform's customer tags (`parseTagList` reads
+ * Shopify's comma-separated list). The rules of `PATCH /v1/members/{id} {"tags": […]}`: at most 50
+ * different tags of 1–100 characters (else `invalid_field_value`, pointing at `/body/tags`), a
+ * cancelled or erased member cannot change, and `member.updated` with `changed: ["tags"]` is
+ * emitted only when the list differs from the stored one.
+ */
+export async function setMemberTags(
+  trx: Tx,
+  shopId: string,
+  memberId: string,
+  tags: readonly string[],
+  now: Date,
+): Promise<Member> {
+  return updateMember(trx, { shopId, memberId, profile: { tags } }, now);
+}
+
 export interface UpsertResult {
   member: Member;
   created: boolean;
@@ -449,7 +475,11 @@ export async function listMembers(
   shopId: string,
   filter: repository.MemberFilter,
 ): Promise<Member[]> {
-  const rows = await repository.listMembers(db, shopId, { ...filter, search: filter.search?.trim() });
+  const rows = await repository.listMembers(db, shopId, {
+    ...filter,
+    search: filter.search?.trim(),
+    tag: filter.tag?.trim(),
+  });
   const identifiers = await repository.listIdentifiers(
     db,
     shopId,

@@ -47,7 +47,7 @@ const CustomerTokenHeaders = Type.Object({
 
 const update = UpdateMemberBody.properties;
 
-/** What a shopper may change about themselves: the profile, never status or identifiers. */
+/** What a shopper may change about themselves: the profile, never status, identifiers or tags. */
 const MeUpdateBody = Type.Object(
   {
     given_name: update.given_name,
@@ -180,7 +180,7 @@ export function registerStorefrontRoutes(app: FastifyInstance, deps: AppDeps): v
         security,
         summary: "Update the shopper's own profile",
         description:
-          "Profile fields only: names, name order, birthday, locale, country, marketing preferences and attributes. Status and identifiers change through the secret-key API; sending them is 400.",
+          "Profile fields only: names, name order, birthday, locale, country, marketing preferences and attributes. Status, identifiers and tags change through the secret-key API; sending them is 400.",
         headers: CustomerTokenHeaders,
         body: MeUpdateBody,
         response: { 200: MemberResponse, ...problemResponses(400, 401, 403, 409, 422, 429) },

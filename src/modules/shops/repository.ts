@@ -20,6 +20,11 @@ export interface Shop {
   redemptionRate: RedemptionRate;
   enrollmentMode: ShopsTable["enrollment_mode"];
   defaultCountry: string | null;
+  /**
+   * Points a member owes (debt: a refund took back points already spent) are shown as a balance
+   * below zero when true; when false the balance shows 0 and the debt separately.
+   */
+  allowNegativeBalance: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -34,6 +39,7 @@ export function toShop(row: ShopsTable): Shop {
     redemptionRate: redemptionRateOf(row),
     enrollmentMode: row.enrollment_mode,
     defaultCountry: row.default_country,
+    allowNegativeBalance: row.allow_negative_balance === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -100,6 +106,7 @@ export async function updateShop(
       | "redemption_rate_amount"
       | "enrollment_mode"
       | "default_country"
+      | "allow_negative_balance"
       | "customer_token_secret"
     >
   > & { updated_at: string },

@@ -28,7 +28,8 @@ export function registerShopRoutes(app: FastifyInstance, deps: AppDeps): void {
     {
       schema: {
         tags: ["Shop"],
-        summary: "Change the shop's settings: name, currency, time zone, locale, redemption rate, enrollment, country",
+        summary:
+          "Change the shop's settings: name, currency, time zone, locale, redemption rate, enrollment, country, negative balances",
         security: [{ secretKey: [] }],
         body: UpdateShopBody,
         response: { 200: ShopResponse, ...problemResponses(400, 401, 403, 409, 422, 429) },
@@ -48,6 +49,7 @@ export function registerShopRoutes(app: FastifyInstance, deps: AppDeps): void {
             redemptionRate: request.body.redemption_rate,
             enrollmentMode: request.body.enrollment_mode,
             defaultCountry: request.body.default_country,
+            allowNegativeBalance: request.body.allow_negative_balance,
           },
           deps.clock.now(),
         ),

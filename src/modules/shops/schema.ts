@@ -1,6 +1,9 @@
 import { Type } from "typebox";
 import type { Shop } from "./repository.js";
 
+const allowNegativeBalanceDescription =
+  "When a refund takes back points the member has already spent, the shortfall is recorded as points owed (debt) that later earnings repay first. With true, the member's balance is shown below zero while they owe points; with false (default) it is shown as 0 and the debt separately.";
+
 export const ShopResponse = Type.Object(
   {
     id: Type.String({ examples: ["shop_01JD3M8Q6V9KX2T4R7B5N0CZHE"] }),
@@ -32,6 +35,7 @@ export const ShopResponse = Type.Object(
       description: "ISO 3166-1 alpha-2: the region local phone numbers are read in (null: international numbers only)",
       examples: ["DE"],
     }),
+    allow_negative_balance: Type.Boolean({ description: allowNegativeBalanceDescription, examples: [false] }),
     created_at: Type.String({ format: "date-time" }),
     updated_at: Type.String({ format: "date-time" }),
   },
@@ -48,6 +52,7 @@ export const UpdateShopBody = Type.Object(
     default_country: Type.Optional(
       Type.Union([Type.String({ pattern: "^[A-Z]{2}$" }), Type.Null()], { description: "ISO 3166-1 alpha-2" }),
     ),
+    allow_negative_balance: Type.Optional(Type.Boolean({ description: allowNegativeBalanceDescription })),
     redemption_rate: Type.Optional(
       Type.Union(
         [
@@ -90,6 +95,7 @@ export function toShopResponse(shop: Shop) {
     },
     enrollment_mode: shop.enrollmentMode,
     default_country: shop.defaultCountry,
+    allow_negative_balance: shop.allowNegativeBalance,
     created_at: shop.createdAt,
     updated_at: shop.updatedAt,
   };

@@ -22,6 +22,8 @@ export interface ShopSettingsInput {
   enrollmentMode?: "auto" | "opt_in" | undefined;
   /** ISO 3166-1 alpha-2 for reading local phone numbers; null: only international numbers. */
   defaultCountry?: string | null | undefined;
+  /** Show a member who owes points a balance below zero (true) or 0 and the debt apart (false). */
+  allowNegativeBalance?: boolean | undefined;
 }
 
 /** Checks what JSON Schema cannot: that codes name a real currency, time zone and locale. */
@@ -62,6 +64,8 @@ export interface NewShop {
   defaultLocale?: string | undefined;
   enrollmentMode?: "auto" | "opt_in" | undefined;
   defaultCountry?: string | null | undefined;
+  /** Default false: a member who owes points is shown a balance of 0 and the debt apart. */
+  allowNegativeBalance?: boolean | undefined;
 }
 
 /** 32 random bytes as hex: the key storefront customer tokens are signed with. */
@@ -105,7 +109,7 @@ export async function createShop(trx: Tx, input: NewShop, now: Date): Promise<Sh
     enrollment_mode: input.enrollmentMode ?? "auto",
     default_country: input.defaultCountry ?? null,
     customer_token_secret: newCustomerTokenSecret(),
-    allow_negative_balance: 0,
+    allow_negative_balance: input.allowNegativeBalance ? 1 : 0,
     created_at: timestamp,
     updated_at: timestamp,
   };
@@ -158,6 +162,7 @@ export async function updateShop(trx: Tx, shopId: string, input: ShopSettingsInp
     ...(checked.defaultLocale === undefined ? {} : { default_locale: checked.defaultLocale }),
     ...(input.enrollmentMode === undefined ? {} : { enrollment_mode: input.enrollmentMode }),
     ...(input.defaultCountry === undefined ? {} : { default_country: input.defaultCountry }),
+    ...(input.allowNegativeBalance === undefined ? {} : { allow_negative_balance: input.allowNegativeBalance ? 1 : 0 }),
     updated_at: now.toISOString(),
   });
   return getShop(trx, shopId);

@@ -22,6 +22,7 @@ describeEachDialect("shop endpoints", (dialect) => {
       redemption_rate: { points: 100, amount: 100, currency: "EUR", is_default: true },
       enrollment_mode: "auto",
       default_country: null,
+      allow_negative_balance: false,
       created_at: "2026-03-01T12:00:00.000Z",
       updated_at: "2026-03-01T12:00:00.000Z",
     });
@@ -181,5 +182,86 @@ describeEachDialect("shop redemption rate", (dialect) => {
     expect(await rateOf(secretKey)).toEqual(before);
     const shop = await t().app.inject({ method: "GET", url: "/v1/shop", headers: bearer(secretKey) });
     expect(shop.json().name).toMatch(/^Test Shop \d+$/);
+  });
+});
+
+describeEachDialect("shop negative balance setting", (dialect) => {
+  const t = useTestApp(dialect);
+
+  async function patch(secretKey: string, payload: unknown) {
+    return t().app.inject({ method: "PATCH", url: "/v1/shop", headers: bearer(secretKey), payload: payload as object });
+  }
+
+  async function shopOf(secretKey: string) {
+    const response = await t().app.inject({ method: "GET", url: "/v1/shop", headers: bearer(secretKey) });
+    expect(response.statusCode).toBe(200);
+    return response.json();
+  }
+
+  async function storedFlag(shopId: string): Promise<number> {
+    const row = await t()
+      .database.db.selectFrom("shops")
+      .select("allow_negative_balance")
+      .where("id", "=", shopId)
+      .executeTakeFirstOrThrow();
+    return Number(row.allow_negative_balance);
+  }
+
+  it("is false by default, turns on and off, and is stored as 1 or 0", async () => {
+    const { shop, secretKey } = await createShop(t());
+    expect(shop.allowNegativeBalance).toBe(false);
+    expect((await shopOf(secretKey)).allow_negative_balance).toBe(false);
+    expect(await storedFlag(shop.id)).toBe(0);
+
+    t().clock.advance(60_000);
+    const on = await patch(secretKey, { allow_negative_balance: true });
+    expect(on.statusCode, on.body).toBe(200);
+    expect(on.json()).toMatchObject({ allow_negative_balance: true, updated_at: t().clock.now().toISOString() });
+    expect((await shopOf(secretKey)).allow_negative_balance).toBe(true);
+    expect(await storedFlag(shop.id)).toBe(1);
+
+    // Other settings leave it as it is.
+    const renamed = await patch(secretKey, { name: "Renamed" });
+    expect(renamed.json()).toMatchObject({ name: "Renamed", allow_negative_balance: true });
+
+    const off = await patch(secretKey, { allow_negative_balance: false });
+    expect(off.json().allow_negative_balance).toBe(false);
+    expect(await storedFlag(shop.id)).toBe(0);
+  });
+
+  it("can be set when a shop is created", async () => {
+    const { shop, secretKey } = await createShop(t(), { allowNegativeBalance: true });
+    expect(shop.allowNegativeBalance).toBe(true);
+    expect((await shopOf(secretKey)).allow_negative_balance).toBe(true);
+  });
+
+  it("takes only true or false, and a bad value changes nothing", async () => {
+    const { shop, secretKey } = await createShop(t(), { name: "Unchanged" });
+    for (const value of [1, 0, "true", "yes", null, {}]) {
+      const response = await patch(secretKey, { name: "Changed", allow_negative_balance: value });
+      expect(response.statusCode, JSON.stringify(value)).toBe(400);
+      const problem = response.json();
+      expect(problem.code).toBe("validation_failed");
+      expect(problem.errors.map((error: { pointer: string }) => error.pointer)).toEqual([
+        "/body/allow_negative_balance",
+      ]);
+    }
+    expect(await shopOf(secretKey)).toMatchObject({ name: "Unchanged", allow_negative_balance: false });
+    expect(await storedFlag(shop.id)).toBe(0);
+  });
+
+  it("belongs to one shop", async () => {
+    const first = await createShop(t());
+    const second = await createShop(t());
+    await patch(first.secretKey, { allow_negative_balance: true });
+    expect((await shopOf(first.secretKey)).allow_negative_balance).toBe(true);
+    expect((await shopOf(second.secretKey)).allow_negative_balance).toBe(false);
+    expect(await storedFlag(second.shop.id)).toBe(0);
+  });
+
+  it("is described in OpenAPI", async () => {
+    const document = (await t().app.inject({ method: "GET", url: "/openapi.json" })).json();
+    const json = JSON.stringify(document);
+    expect(json).toContain("the shortfall is recorded as points owed (debt) that later earnings repay first");
   });
 });
