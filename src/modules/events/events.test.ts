@@ -351,6 +351,35 @@ describeEachDialect("events and earning", (dialect) => {
     });
   });
 
+  it("doubles points on the member's birthday and rewards an Instagram follow once", async () => {
+    const shop = await createShop(t());
+    await h.rule(shop, {
+      ...tenPerDollar,
+      multipliers: [{ numerator: 2, label: "Birthday", when: { field: "member.is_birthday", op: "eq", value: true } }],
+    });
+    await h.rule(shop, {
+      name: "Follow us on Instagram",
+      event_type: "social.followed",
+      conditions: { field: "event.network", op: "eq", value: "instagram" },
+      reward: { type: "fixed", points: 50 },
+      limits: [{ period: "lifetime", max_awards: 1 }],
+    });
+    const member = await h.ok(h.send("POST", shop.secretKey, "/v1/members", { birthday: { month: 3, day: 1 } }), 201);
+    const paid = (id: string, at: string) =>
+      h.event(shop, { ...h.order(id, 1000), member: undefined, member_id: member.id, occurred_at: at });
+    expect((await paid("b1", "2026-03-01T10:00:00Z")).points).toBe(200);
+    expect((await paid("b2", "2026-02-28T10:00:00Z")).points).toBe(100);
+    const follow = (id: string, network: string) =>
+      h.event(shop, { type: "social.followed", external_id: id, member_id: member.id, network });
+    expect((await follow("f1", "instagram")).points).toBe(50);
+    const again = await follow("f2", "instagram");
+    expect(again.points).toBe(0);
+    expect(again.explanation.sentences[0]).toContain("the lifetime limit of 1 award cut 50");
+    const tiktok = await follow("f3", "tiktok");
+    expect(tiktok.explanation.rules[0]).toMatchObject({ matched: false });
+    expect(tiktok.explanation.rules[0].reason).toContain("tiktok");
+  });
+
   it("handles a batch in order, reporting refused events at their index and storing the rest", async () => {
     const shop = await createShop(t());
     await h.rule(shop, tenPerDollar);
