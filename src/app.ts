@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
-import { registerEventTypeRoutes } from "./modules/events/event-types-routes.js";
-import { registerEventRoutes } from "./modules/events/routes.js";
+import { registerIntegrationRoutes } from "./integrations/routes.js";
+import { registerEventRoutes, registerEventTypeRoutes } from "./modules/events/index.js";
 import { registerExchangeRateRoutes } from "./modules/exchange-rates/routes.js";
 import { type ApiKey, findActiveKeyByToken, recordKeyUse, registerKeyRoutes } from "./modules/keys/index.js";
 import { registerLedgerRoutes } from "./modules/ledger/index.js";
@@ -84,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerEventTypeRoutes(app, deps);
   registerRuleRoutes(app, deps);
   registerEventRoutes(app, deps);
+  registerIntegrationRoutes(app, deps);
 
   await app.ready();
   return app;

@@ -8,6 +8,7 @@ import { openDatabase } from "../platform/db/database.js";
 import { migrateToLatest, migrationStatus } from "../platform/db/migrate.js";
 import { withTransaction } from "../platform/db/transaction.js";
 import { clock, describeError, print, readConfig, withDatabase } from "./context.js";
+import { registerImportCommand } from "./import.js";
 import { serve } from "./serve.js";
 
 const program = new Command()
@@ -213,6 +214,8 @@ program
     });
     print(Boolean(options.json), settled, () => `Settled ${settled.accounts} account(s) in ${settled.shops} shop(s).`);
   });
+
+registerImportCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -10,6 +10,7 @@ import {
 } from "../../../test/support/app.js";
 import { verifyLedger } from "../ledger/index.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read response bodies field by field; expect() checks them.
 type Json = Record<string, any>;
 const day = 24 * 60 * 60 * 1000;
 

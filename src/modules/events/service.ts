@@ -632,7 +632,9 @@ class LostDuplicateRace extends Error {
   }
 }
 
-let savepointCounter = 0;
+const savepoint = sql`savepoint laurel_event`;
+const releaseSavepoint = sql`release savepoint laurel_event`;
+const rollbackToSavepoint = sql`rollback to savepoint laurel_event`;
 
 /**
  * Runs one event in a savepoint of the caller's transaction, so a refused event (unknown member,
@@ -647,15 +649,15 @@ export async function ingestInTransaction(
   now: Date,
 ): Promise<IngestResult> {
   for (let attempt = 1; ; attempt++) {
-    const name = sql.raw(`event_${++savepointCounter}`);
-    await sql`savepoint ${name}`.execute(trx);
+    // One fixed name (events never nest), so each dialect prepares these statements once.
+    await savepoint.execute(trx);
     try {
       const result = await processEvent(trx, session, body, options, now);
-      await sql`release savepoint ${name}`.execute(trx);
+      await releaseSavepoint.execute(trx);
       return result;
     } catch (error) {
-      await sql`rollback to savepoint ${name}`.execute(trx);
-      await sql`release savepoint ${name}`.execute(trx);
+      await rollbackToSavepoint.execute(trx);
+      await releaseSavepoint.execute(trx);
       if (error instanceof LostDuplicateRace) {
         const existing = await findEvent(trx, session.shopId, error.source, error.externalId);
         if (existing) return duplicateOf(existing, body.type, options.pointer);
