@@ -471,6 +471,27 @@ describeEachDialect("events and earning", (dialect) => {
     expect((await h.event(shop, { type: "workshop.attended", member_id: member.id })).points).toBe(75);
   });
 
+  it("finds the member by any identifier and links the ones nobody holds yet", async () => {
+    const shop = await createShop(t());
+    const known = await h.ok(
+      h.send("POST", shop.secretKey, "/v1/members", { identifiers: [{ kind: "email", value: "lee@example.com" }] }),
+      201,
+    );
+    const event = await h.event(shop, {
+      type: "checked_in",
+      member: { shopify_id: "7001", email: "LEE@example.com", phone: "+14155550100" },
+    });
+    expect(event.member_id).toBe(known.id);
+    const member = await h.ok(h.send("GET", shop.secretKey, `/v1/members/${known.id}`), 200);
+    expect(member.identifiers.map((identifier: Json) => `${identifier.kind}:${identifier.value}`).sort()).toEqual([
+      "email:lee@example.com",
+      "phone:+14155550100",
+      "shopify:7001",
+    ]);
+    const again = await h.event(shop, { type: "checked_in", member: { shopify_id: "7001" } });
+    expect(again.member_id).toBe(known.id);
+  });
+
   it("gives nothing to cancelled members and credits a merged member's survivor", async () => {
     const shop = await createShop(t());
     await h.rule(shop, { event_type: "checked_in", reward: { type: "fixed", points: 10 } });

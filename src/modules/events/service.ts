@@ -6,7 +6,7 @@ import { AppError, isAppError } from "../../platform/errors.js";
 import { newId } from "../../platform/ids.js";
 import { type Actor, creditPoints, reverseTransaction } from "../ledger/index.js";
 import { normalizeIdentifier } from "../members/identifiers.js";
-import { createMember } from "../members/index.js";
+import { createMember, updateMember } from "../members/index.js";
 import type { IdentifierKind, MembersTable } from "../members/tables.js";
 import { type Explanation, evaluateRules, type RuleExplanation } from "../rules/index.js";
 import { type ActiveRule, listActiveRules } from "../rules/service.js";
@@ -193,6 +193,8 @@ async function resolveMember(
       "needs at least one identifier: shopify_id, woocommerce_id, external_id, email or phone",
     );
   }
+  let holder: MembersTable | null = null;
+  const free: Array<{ kind: IdentifierKind; value: string }> = [];
   for (const identifier of identifiers) {
     const found = await trx
       .selectFrom("member_identifiers")
@@ -201,10 +203,17 @@ async function resolveMember(
       .where("kind", "=", identifier.kind)
       .where("value", "=", identifier.value)
       .executeTakeFirst();
-    if (found) {
-      const row = await findMemberRow(trx, shop.id, found.member_id);
-      if (row) return followMerges(trx, row);
-    }
+    if (!found) free.push(identifier);
+    else if (holder === null) holder = (await findMemberRow(trx, shop.id, found.member_id)) ?? null;
+  }
+  if (holder !== null) {
+    const member = await followMerges(trx, holder);
+    // Identifiers nobody holds yet join the member found (a Shopify id on a member known by email).
+    // A cancelled or erased member's identity is left as it is.
+    const link = free.length > 0 && member.status !== "cancelled" && member.status !== "erased";
+    if (!link) return member;
+    await updateMember(trx, { shopId: shop.id, memberId: member.id, identifiers: free }, now);
+    return (await findMemberRow(trx, shop.id, member.id)) ?? member;
   }
   const created = await createMember(
     trx,

@@ -249,6 +249,8 @@ describeEachDialect("points API", (dialect) => {
       lifetime_earned: 800,
       lifetime_spent: 0,
       lifetime_expired: 0,
+      debt: 0,
+      balance: 800,
       next_expiration: { at: in10Days, points: 200 },
       expiring_within_30_days: 200,
       as_of: now.toISOString(),
