@@ -37,7 +37,18 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
+// The last answer: evaluating one event's rules asks for the same instant and zone once per
+// condition tree, and formatToParts is the costly part.
+let lastParts: { instant: number; timeZone: string; parts: ZonedDateTime & { second: number } } | undefined;
+
 function localParts(instant: number, timeZone: string): ZonedDateTime & { second: number } {
+  if (lastParts?.instant === instant && lastParts.timeZone === timeZone) return { ...lastParts.parts };
+  const parts = computeLocalParts(instant, timeZone);
+  lastParts = { instant, timeZone, parts: { ...parts } };
+  return parts;
+}
+
+function computeLocalParts(instant: number, timeZone: string): ZonedDateTime & { second: number } {
   const parts = formatterFor(timeZone).formatToParts(new Date(instant));
   const value = (type: string) => Number(parts.find((part) => part.type === type)?.value);
   const year = value("year");

@@ -417,6 +417,59 @@ describeEachDialect("events and earning", (dialect) => {
     await h.expectClean(shop);
   });
 
+  it("runs a batch again with savepoints when an event fails after writing, with the same answer", async () => {
+    const shop = await createShop(t());
+    await h.rule(shop, { ...tenPerDollar, pending_days: 30 });
+    // Pending points that a merge moved to another member cannot be cancelled from the order's
+    // own lot: the cancellation fails after it has locked the order, so the batch must fall back.
+    const paid = await h.event(shop, h.order("8001", 5000));
+    const survivor = await h.ok(h.send("POST", shop.secretKey, "/v1/members"), 201);
+    await h.ok(
+      h.send("POST", shop.secretKey, `/v1/members/${survivor.id}/merge`, { duplicate_id: paid.member_id }),
+      200,
+    );
+    const before = await h.counts();
+    const response = await h.ok(
+      h.send("POST", shop.secretKey, "/v1/events/batch", {
+        events: [
+          { type: "checked_in", external_id: "visit-1", member_id: survivor.id },
+          { type: "order.cancelled", external_id: "order-8001-cancelled", order: { id: "8001" } },
+          { type: "checked_in", external_id: "visit-2", member_id: survivor.id },
+        ],
+      }),
+      200,
+    );
+    expect(response.data.map((item: Json) => item.status)).toEqual(["created", "failed", "created"]);
+    expect(response.data[1].error.code).toBe("insufficient_points");
+    const after = await h.counts();
+    expect(after.events - before.events).toBe(2);
+    expect(after.transactions).toBe(before.transactions);
+    const order = await t()
+      .database.db.selectFrom("orders")
+      .select(["status", "points_reversed"])
+      .where("shop_id", "=", shop.shop.id)
+      .where("external_id", "=", "8001")
+      .executeTakeFirstOrThrow();
+    expect(order).toEqual({ status: "paid", points_reversed: 0 });
+    await h.expectClean(shop);
+  });
+
+  it("stores an event once when the same one arrives ten times at once", async () => {
+    const shop = await createShop(t());
+    await h.rule(shop, tenPerDollar);
+    const body = h.order("9001", 2500);
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => h.send("POST", shop.secretKey, "/v1/events", body)),
+    );
+    const statuses = responses.map((response) => response.statusCode).sort();
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    const ids = new Set(responses.map((response) => response.json().id));
+    expect(ids.size).toBe(1);
+    const memberId = responses[0]?.json().member_id as string;
+    expect((await h.points(shop, memberId)).available).toBe(250);
+    await h.expectClean(shop);
+  });
+
   it("previews draft rules without writing anything", async () => {
     const shop = await createShop(t());
     const before = await h.counts();

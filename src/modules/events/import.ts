@@ -17,7 +17,7 @@ import { isCurrencyCode } from "../../platform/intl.js";
 import type { Actor } from "../ledger/index.js";
 import { getShop, type Shop } from "../shops/index.js";
 import { EventBody } from "./schema.js";
-import { IngestSession, ingestInTransaction } from "./service.js";
+import { EventNeedsIsolation, IngestSession, ingestInTransaction } from "./service.js";
 import type { ImportRunsTable } from "./tables.js";
 
 /**
@@ -789,16 +789,20 @@ export async function importOrders(
   const commit = async (batch: Prepared[]): Promise<void> => {
     const now = clock.now();
     const last = batch[batch.length - 1] as Prepared;
-    const counts = { created: 0, duplicates: 0, failed: 0 };
+    let counts = { created: 0, duplicates: 0, failed: 0 };
     const fail = (error: ImportRecordError) => {
       counts.failed += 1;
       if (errors.length < maxKeptErrors) errors.push(error);
     };
     const keptBefore = errors.length;
-    try {
-      run = await withTransaction(database, async (trx) => {
+    // First without a savepoint per event (they cost as much as the event's writes); if an event
+    // fails after writing, the batch's transaction is rolled back and run again with savepoints.
+    const attempt = (isolation: "none" | "savepoints") =>
+      withTransaction(database, async (trx) => {
+        counts = { created: 0, duplicates: 0, failed: 0 };
+        errors.length = keptBefore;
         await lockRun(trx, run, now);
-        const session = new IngestSession(shop.id);
+        const session = new IngestSession(shop.id, isolation);
         for (const record of batch) {
           if (record.error) {
             fail(record.error);
@@ -815,6 +819,7 @@ export async function importOrders(
             if (result.duplicate) counts.duplicates += 1;
             else counts.created += 1;
           } catch (error) {
+            if (error instanceof EventNeedsIsolation) throw error;
             if (!isAppError(error)) {
               throw new ImportAbortedError(
                 `Import stopped at record ${record.number} by a database error: ${(error as Error).message ?? String(error)}. Records 1-${run.records_done} are imported; run the same command again to resume.`,
@@ -849,6 +854,13 @@ export async function importOrders(
           .execute();
         return next;
       });
+    try {
+      try {
+        run = await attempt("none");
+      } catch (error) {
+        if (!(error instanceof EventNeedsIsolation)) throw error;
+        run = await attempt("savepoints");
+      }
     } catch (error) {
       errors.length = keptBefore;
       if (error instanceof ImportAbortedError) throw error;

@@ -30,3 +30,16 @@ export function toEventJson(row: EventsTable, duplicate = false) {
     explanation: withSentences(JSON.parse(row.explanation) as EventExplanation),
   };
 }
+
+export function toEventSummaryJson(row: EventsTable, duplicate: boolean) {
+  return {
+    id: row.id,
+    type: row.type,
+    external_id: row.external_id,
+    member_id: row.member_id,
+    status: row.status,
+    reason: row.reason,
+    points: row.points,
+    duplicate,
+  };
+}

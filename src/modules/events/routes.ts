@@ -10,8 +10,16 @@ import { DraftRule } from "../rules/schema.js";
 import { getShop } from "../shops/index.js";
 import { previewRules } from "./preview.js";
 import { getEvent, listEvents } from "./queries.js";
-import { toEventJson, withSentences } from "./representation.js";
-import { BatchBody, EventBody, EventParams, EventResponse, ListEventsQuery, maxBatchEvents } from "./schema.js";
+import { toEventJson, toEventSummaryJson, withSentences } from "./representation.js";
+import {
+  BatchBody,
+  EventBody,
+  EventParams,
+  EventResponse,
+  EventSummary,
+  ListEventsQuery,
+  maxBatchEvents,
+} from "./schema.js";
 import { ingestBatch, ingestEvent } from "./service.js";
 
 const PreviewBody = Type.Object(
@@ -73,7 +81,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
         security,
         summary: `Record up to ${maxBatchEvents} events at once`,
         description:
-          "Events are handled in the order sent, in one database transaction, each on its own: a refused event is reported at its index (`error`, a problem object) and the others are stored. Duplicates answer with the first result, as on POST /v1/events.",
+          "Events are handled in the order sent, in one database transaction, each on its own: a refused event is reported at its index (`error`, a problem object) and the others are stored. Each stored event is summarized (id, status, points); GET /v1/events/{id} has its explanation. Duplicates answer with the first result, as on POST /v1/events.",
         body: BatchBody,
         response: {
           200: Type.Object({
@@ -81,7 +89,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
               Type.Object({
                 index: Type.Integer(),
                 status: Type.Union([Type.Literal("created"), Type.Literal("duplicate"), Type.Literal("failed")]),
-                event: Type.Optional(EventResponse),
+                event: Type.Optional(EventSummary),
                 error: Type.Optional(ProblemSchema),
               }),
             ),
@@ -107,7 +115,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
           ? {
               index: item.index,
               status: item.result.duplicate ? ("duplicate" as const) : ("created" as const),
-              event: toEventJson(item.result.event, item.result.duplicate),
+              event: toEventSummaryJson(item.result.event, item.result.duplicate),
             }
           : {
               index: item.index,

@@ -129,6 +129,18 @@ export const EventResponse = Type.Object(
   { $id: "Event" },
 );
 
+/** What a batch answers per event: enough to act on; GET /v1/events/{id} has the explanation. */
+export const EventSummary = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  external_id: Type.Union([Type.String(), Type.Null()]),
+  member_id: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.Literal("processed"), Type.Literal("skipped")]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  points: Type.Integer(),
+  duplicate: Type.Boolean(),
+});
+
 export const EventParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 export const ListEventsQuery = Type.Object(

@@ -13,6 +13,7 @@ import { type ActiveRule, listActiveRules } from "../rules/service.js";
 import { getShop, type Shop } from "../shops/index.js";
 import { evaluationContext, type OrderAmounts, orderAmounts, orderFacts, ruleUsage } from "./context.js";
 import { isKnownEventType } from "./event-types.js";
+import * as repository from "./repository.js";
 import type { EventBody } from "./schema.js";
 import type { EventAwardsTable, EventsTable, OrdersTable } from "./tables.js";
 
@@ -69,14 +70,21 @@ export interface IngestResult {
 
 /**
  * Caches for one request: a batch of 1,000 orders reads the shop, the event types and the rules
- * once, not 1,000 times.
+ * once, not 1,000 times. `isolation` says how a refused event is kept from leaving anything behind:
+ * "savepoints" wraps each event in one; "none" relies on every check running before the event's
+ * first write (`wrote` says whether it got that far) and leaves the rest to the caller.
  */
 export class IngestSession {
   private shop: Shop | undefined;
   private readonly knownTypes = new Map<string, boolean>();
   private readonly rules = new Map<string, ActiveRule[]>();
+  /** Set once the current event has written anything. */
+  wrote = false;
 
-  constructor(readonly shopId: string) {}
+  constructor(
+    readonly shopId: string,
+    readonly isolation: "savepoints" | "none" = "savepoints",
+  ) {}
 
   async getShop(trx: Tx): Promise<Shop> {
     this.shop ??= await getShop(trx, this.shopId);
@@ -106,16 +114,6 @@ function invalid(pointer: string, message: string): AppError {
   return new AppError("invalid_field_value", message, { errors: [{ pointer, message }] });
 }
 
-async function findEvent(trx: Tx, shopId: string, source: string, externalId: string) {
-  return trx
-    .selectFrom("events")
-    .selectAll()
-    .where("shop_id", "=", shopId)
-    .where("source", "=", source)
-    .where("external_id", "=", externalId)
-    .executeTakeFirst();
-}
-
 function duplicateOf(existing: EventsTable, type: string, pointer: string): IngestResult {
   if (existing.type !== type) {
     throw new AppError(
@@ -127,20 +125,11 @@ function duplicateOf(existing: EventsTable, type: string, pointer: string): Inge
   return { event: existing, duplicate: true };
 }
 
-async function findMemberRow(trx: Tx, shopId: string, memberId: string): Promise<MembersTable | undefined> {
-  return trx
-    .selectFrom("members")
-    .selectAll()
-    .where("shop_id", "=", shopId)
-    .where("id", "=", memberId)
-    .executeTakeFirst();
-}
-
 /** The member a merged duplicate now lives on (merges can chain). */
 async function followMerges(trx: Tx, member: MembersTable): Promise<MembersTable> {
   let current = member;
   for (let hops = 0; current.merged_into_member_id !== null && hops < 10; hops++) {
-    const next = await findMemberRow(trx, current.shop_id, current.merged_into_member_id);
+    const next = await repository.findMember(trx, current.shop_id, current.merged_into_member_id);
     if (!next) break;
     current = next;
   }
@@ -155,28 +144,29 @@ const identifierFields: Array<[keyof NonNullable<EventBody["member"]>, Identifie
   ["phone", "phone"],
 ];
 
+/** Who an event is about, worked out by reading only; `applyMemberPlan` does the writing. */
+type MemberPlan =
+  | { kind: "none" }
+  | { kind: "found"; member: MembersTable; link: Array<{ kind: IdentifierKind; value: string }> }
+  | { kind: "create"; identifiers: Array<{ kind: IdentifierKind; value: string }> };
+
 /**
- * The event's member: by id, or by the first of its identifiers that belongs to someone, or a new
- * member with all of them. An identifier of another member than the one found is left alone (an
- * event never merges members). Null when the event names nobody (a guest checkout on a platform).
+ * The event's member: by id, or by the first of its identifiers that belongs to someone (with the
+ * identifiers nobody holds yet, to link), or a new member with all of them. An identifier of
+ * another member than the one found is left alone (an event never merges members). "none" when
+ * the event names nobody (a guest checkout on a platform).
  */
-async function resolveMember(
-  trx: Tx,
-  shop: Shop,
-  body: EventBody,
-  pointer: string,
-  now: Date,
-): Promise<MembersTable | null> {
+async function planMember(trx: Tx, shop: Shop, body: EventBody, pointer: string): Promise<MemberPlan> {
   if (body.member_id !== undefined) {
-    const row = await findMemberRow(trx, shop.id, body.member_id);
+    const row = await repository.findMember(trx, shop.id, body.member_id);
     if (!row) {
       throw new AppError("member_not_found", `No member ${body.member_id} in this shop`, {
         errors: [{ pointer: `${pointer}/member_id`, message: "is not a member of this shop" }],
       });
     }
-    return followMerges(trx, row);
+    return { kind: "found", member: await followMerges(trx, row), link: [] };
   }
-  if (body.member === undefined) return null;
+  if (body.member === undefined) return { kind: "none" };
   const identifiers: Array<{ kind: IdentifierKind; value: string }> = [];
   for (const [field, kind] of identifierFields) {
     const raw = body.member[field];
@@ -193,38 +183,44 @@ async function resolveMember(
       "needs at least one identifier: shopify_id, woocommerce_id, external_id, email or phone",
     );
   }
-  let holder: MembersTable | null = null;
+  let holder: MembersTable | undefined;
   const free: Array<{ kind: IdentifierKind; value: string }> = [];
   for (const identifier of identifiers) {
-    const found = await trx
-      .selectFrom("member_identifiers")
-      .select("member_id")
-      .where("shop_id", "=", shop.id)
-      .where("kind", "=", identifier.kind)
-      .where("value", "=", identifier.value)
-      .executeTakeFirst();
-    if (!found) free.push(identifier);
-    else if (holder === null) holder = (await findMemberRow(trx, shop.id, found.member_id)) ?? null;
+    const memberId = await repository.findIdentifierHolder(trx, shop.id, identifier.kind, identifier.value);
+    if (memberId === undefined) free.push(identifier);
+    else holder ??= await repository.findMember(trx, shop.id, memberId);
   }
-  if (holder !== null) {
-    const member = await followMerges(trx, holder);
+  if (holder === undefined) return { kind: "create", identifiers };
+  const member = await followMerges(trx, holder);
+  // A cancelled or erased member's identity is left as it is.
+  const linkable = member.status !== "cancelled" && member.status !== "erased";
+  return { kind: "found", member, link: linkable ? free : [] };
+}
+
+async function applyMemberPlan(
+  trx: Tx,
+  shop: Shop,
+  plan: MemberPlan,
+  body: EventBody,
+  now: Date,
+): Promise<MembersTable | null> {
+  if (plan.kind === "none") return null;
+  if (plan.kind === "found") {
+    if (plan.link.length === 0) return plan.member;
     // Identifiers nobody holds yet join the member found (a Shopify id on a member known by email).
-    // A cancelled or erased member's identity is left as it is.
-    const link = free.length > 0 && member.status !== "cancelled" && member.status !== "erased";
-    if (!link) return member;
-    await updateMember(trx, { shopId: shop.id, memberId: member.id, identifiers: free }, now);
-    return (await findMemberRow(trx, shop.id, member.id)) ?? member;
+    await updateMember(trx, { shopId: shop.id, memberId: plan.member.id, identifiers: plan.link }, now);
+    return (await repository.findMember(trx, shop.id, plan.member.id)) ?? plan.member;
   }
   const created = await createMember(
     trx,
     {
       shopId: shop.id,
-      identifiers,
-      profile: { givenName: body.member.given_name, familyName: body.member.family_name },
+      identifiers: plan.identifiers,
+      profile: { givenName: body.member?.given_name, familyName: body.member?.family_name },
     },
     now,
   );
-  return (await findMemberRow(trx, shop.id, created.id)) ?? null;
+  return (await repository.findMember(trx, shop.id, created.id)) ?? null;
 }
 
 /** Why a member cannot earn, or null when they can. Guests earn: the points wait for them to join. */
@@ -329,29 +325,8 @@ async function creditAwards(
       transaction_id: transactionOf.get(line.rule_id) ?? null,
       occurred_at: event.occurred_at,
     }));
-  if (awards.length > 0) await trx.insertInto("event_awards").values(awards).execute();
+  await repository.insertAwards(trx, awards);
   return { lines, awards };
-}
-
-async function findOrder(trx: Tx, shopId: string, source: string, orderId: string) {
-  return trx
-    .selectFrom("orders")
-    .selectAll()
-    .where("shop_id", "=", shopId)
-    .where("source", "=", source)
-    .where("external_id", "=", orderId)
-    .executeTakeFirst();
-}
-
-async function isFirstOrder(trx: Tx, shopId: string, memberId: string): Promise<boolean> {
-  const row = await trx
-    .selectFrom("orders")
-    .select("external_id")
-    .where("shop_id", "=", shopId)
-    .where("member_id", "=", memberId)
-    .limit(1)
-    .executeTakeFirst();
-  return row === undefined;
 }
 
 /**
@@ -398,7 +373,11 @@ async function reverseOrderCredits(
   return { transactions, debt };
 }
 
-/** Handles one event inside the caller's transaction; the caller isolates it with a savepoint. */
+/**
+ * Handles one event inside the caller's transaction. Every check that can refuse it runs before
+ * its first write (`session.wrote` marks the line), so without savepoints a refused event has
+ * still written nothing.
+ */
 async function processEvent(
   trx: Tx,
   session: IngestSession,
@@ -421,16 +400,17 @@ async function processEvent(
     );
   }
   if (body.external_id !== undefined) {
-    const existing = await findEvent(trx, shop.id, source, body.external_id);
+    const existing = await repository.findEvent(trx, shop.id, source, body.external_id);
     if (existing) return duplicateOf(existing, body.type, pointer);
   }
   const occurredAt = body.occurred_at === undefined ? now.toISOString() : new Date(body.occurred_at).toISOString();
   if (Date.parse(occurredAt) > now.getTime() + maxFutureMs) {
     throw invalid(`${pointer}/occurred_at`, "must not be more than a day in the future");
   }
-  const isOrderEvent = body.type === "order.paid" || body.type === "order.refunded" || body.type === "order.cancelled";
-  if (isOrderEvent && body.order === undefined)
+  const isUndo = body.type === "order.refunded" || body.type === "order.cancelled";
+  if ((isUndo || body.type === "order.paid") && body.order === undefined) {
     throw invalid(`${pointer}/order`, `is required for ${body.type} events`);
+  }
   if (body.type === "order.refunded" && body.refund === undefined) {
     throw invalid(`${pointer}/refund`, "is required for order.refunded events");
   }
@@ -457,19 +437,29 @@ async function processEvent(
     event.reason = reason;
   };
 
-  if (body.type === "order.refunded" || body.type === "order.cancelled") {
-    await undoOrder(trx, { shop, body, event, explanation, options, skip }, now);
+  if (isUndo) {
+    const orderId = (body.order as NonNullable<EventBody["order"]>).id;
+    const known = await repository.findOrder(trx, shop.id, source, orderId);
+    if (known && body.refund && body.refund.currency !== known.currency) {
+      throw invalid(`${pointer}/refund/currency`, `must be the order's currency ${known.currency}`);
+    }
+    session.wrote = true;
+    await undoOrder(trx, { shop, body, orderId, event, explanation, options, skip }, now);
   } else {
-    const member = await resolveMember(trx, shop, body, pointer, now);
-    event.member_id = member?.id ?? null;
-    explanation.member = member ? { id: member.id, status: member.status } : null;
-    let facts = null;
+    const plan = await planMember(trx, shop, body, pointer);
     let amounts: OrderAmounts | null = null;
     let existingOrder: OrdersTable | undefined;
     if (body.type === "order.paid" && body.order) {
       amounts = await orderAmounts(trx, shop, body.order, pointer);
-      existingOrder = await findOrder(trx, shop.id, source, body.order.id);
-      const first = member ? await isFirstOrder(trx, shop.id, member.id) : false;
+      existingOrder = await repository.findOrder(trx, shop.id, source, body.order.id);
+    }
+    session.wrote = true;
+    const member = await applyMemberPlan(trx, shop, plan, body, now);
+    event.member_id = member?.id ?? null;
+    explanation.member = member ? { id: member.id, status: member.status } : null;
+    let facts = null;
+    if (body.type === "order.paid" && body.order && amounts) {
+      const first = member ? await repository.isFirstOrder(trx, shop.id, member.id) : false;
       explanation.order = { id: body.order.id, ...amounts, is_first_order: first };
       facts = orderFacts(body.order, amounts, first);
     }
@@ -506,40 +496,31 @@ async function processEvent(
     // An order Laurel could not value is not recorded, so it can earn once the shop adds a rate.
     const recordOrder = amounts !== null && amounts.conversion !== "no_rate" && existingOrder === undefined;
     if (body.type === "order.paid" && body.order && amounts && recordOrder) {
-      await trx
-        .insertInto("orders")
-        .values({
-          shop_id: shop.id,
-          source,
-          external_id: body.order.id,
-          member_id: member?.id ?? null,
-          status: "paid",
-          currency: amounts.currency,
-          total: amounts.total,
-          subtotal: amounts.subtotal,
-          shop_total: amounts.shop_total,
-          refunded: 0,
-          points_earned: event.points,
-          points_reversed: 0,
-          paid_event_id: event.id,
-          paid_at: occurredAt,
-          cancelled_at: null,
-          created_at: now.toISOString(),
-          updated_at: now.toISOString(),
-        })
-        .execute();
+      await repository.insertOrder(trx, {
+        shop_id: shop.id,
+        source,
+        external_id: body.order.id,
+        member_id: member?.id ?? null,
+        status: "paid",
+        currency: amounts.currency,
+        total: amounts.total,
+        subtotal: amounts.subtotal,
+        shop_total: amounts.shop_total,
+        refunded: 0,
+        points_earned: event.points,
+        points_reversed: 0,
+        paid_event_id: event.id,
+        paid_at: occurredAt,
+        cancelled_at: null,
+        created_at: now.toISOString(),
+        updated_at: now.toISOString(),
+      });
     }
   }
   event.explanation = JSON.stringify(explanation);
   // On PostgreSQL a concurrent request may have stored the same event since the lookup above: the
-  // insert then waits for it, does nothing, and the caller rolls this event back and answers with that one.
-  const inserted = await trx
-    .insertInto("events")
-    .values(event)
-    .onConflict((conflict) => conflict.columns(["shop_id", "source", "external_id"]).doNothing())
-    .returning("id")
-    .executeTakeFirst();
-  if (!inserted) throw new LostDuplicateRace(source, body.external_id ?? "");
+  // insert then waits for it and does nothing, and this event is undone and answered with that one.
+  if (!(await repository.insertEvent(trx, event))) throw new LostDuplicateRace(source, body.external_id ?? "");
   return { event, duplicate: false };
 }
 
@@ -549,6 +530,7 @@ async function undoOrder(
   input: {
     shop: Shop;
     body: EventBody;
+    orderId: string;
     event: EventsTable;
     explanation: EventExplanation;
     options: IngestOptions;
@@ -556,17 +538,9 @@ async function undoOrder(
   },
   now: Date,
 ): Promise<void> {
-  const { shop, body, event, explanation, options } = input;
-  const orderId = (body.order as NonNullable<EventBody["order"]>).id;
-  // Locks the order row: two refunds of one order are counted one after the other.
-  const order = await trx
-    .updateTable("orders")
-    .set((eb) => ({ updated_at: eb.ref("updated_at") }))
-    .where("shop_id", "=", shop.id)
-    .where("source", "=", event.source)
-    .where("external_id", "=", orderId)
-    .returningAll()
-    .executeTakeFirst();
+  const { shop, body, orderId, event, explanation, options } = input;
+  // Under the order's row lock: two refunds of one order are counted one after the other.
+  const order = await repository.lockOrder(trx, shop.id, event.source, orderId);
   if (!order) {
     input.skip(`no paid order ${orderId} from ${event.source} is known, so it earned nothing to take back`);
     return;
@@ -576,9 +550,6 @@ async function undoOrder(
   let target: number;
   if (body.type === "order.refunded") {
     const refund = body.refund as NonNullable<EventBody["refund"]>;
-    if (refund.currency !== order.currency) {
-      throw invalid(`${options.pointer}/refund/currency`, `must be the order's currency ${order.currency}`);
-    }
     refundedNow = Math.min(refund.amount, order.total - order.refunded);
     const refunded = order.refunded + refundedNow;
     target =
@@ -641,14 +612,30 @@ class LostDuplicateRace extends Error {
   }
 }
 
+/**
+ * An event failed after it had written something, in a transaction without savepoints: only
+ * undoing the whole transaction takes it back. The caller rolls back and runs again with savepoints.
+ */
+export class EventNeedsIsolation extends Error {
+  constructor(override readonly cause: unknown) {
+    super("an event failed after writing; run again with savepoints", { cause });
+  }
+}
+
+/** Lost races with a concurrent transaction: running the event again finds what the other one stored. */
+function isRace(error: unknown): boolean {
+  return error instanceof LostDuplicateRace || isUniqueViolation(error);
+}
+
 const savepoint = sql`savepoint laurel_event`;
 const releaseSavepoint = sql`release savepoint laurel_event`;
 const rollbackToSavepoint = sql`rollback to savepoint laurel_event`;
 
 /**
- * Runs one event in a savepoint of the caller's transaction, so a refused event (unknown member,
- * bad order) leaves nothing behind while the rest of a batch goes on. A concurrent duplicate or a
- * member created concurrently by another request is resolved by trying once more after it.
+ * Runs one event in the caller's transaction. With `session.isolation` "savepoints" (webhooks,
+ * retried batches) each event gets one, so a refused event leaves nothing behind while the rest go
+ * on, and a lost race is run again. With "none" (single events, first try of a batch) a refusal
+ * before any write is thrown as it is; a failure after one is `EventNeedsIsolation`.
  */
 export async function ingestInTransaction(
   trx: Tx,
@@ -657,6 +644,15 @@ export async function ingestInTransaction(
   options: IngestOptions,
   now: Date,
 ): Promise<IngestResult> {
+  if (session.isolation === "none") {
+    session.wrote = false;
+    try {
+      return await processEvent(trx, session, body, options, now);
+    } catch (error) {
+      if (session.wrote) throw new EventNeedsIsolation(error);
+      throw error;
+    }
+  }
   for (let attempt = 1; ; attempt++) {
     // One fixed name (events never nest), so each dialect prepares these statements once.
     await savepoint.execute(trx);
@@ -668,16 +664,15 @@ export async function ingestInTransaction(
       await rollbackToSavepoint.execute(trx);
       await releaseSavepoint.execute(trx);
       if (error instanceof LostDuplicateRace) {
-        const existing = await findEvent(trx, session.shopId, error.source, error.externalId);
+        const existing = await repository.findEvent(trx, session.shopId, error.source, error.externalId);
         if (existing) return duplicateOf(existing, body.type, options.pointer);
       }
-      const retry = isUniqueViolation(error) && attempt < 3;
-      if (!retry) throw error;
+      if (!(isUniqueViolation(error) && attempt < 3)) throw error;
     }
   }
 }
 
-/** One event in its own transaction (POST /v1/events, webhooks). */
+/** One event in its own transaction (POST /v1/events): the transaction is the event's isolation. */
 export async function ingestEvent(
   database: DatabaseHandle,
   shopId: string,
@@ -685,18 +680,60 @@ export async function ingestEvent(
   options: Omit<IngestOptions, "pointer"> & { pointer?: string },
   now: Date,
 ): Promise<IngestResult> {
-  return withTransaction(database, (trx) =>
-    ingestInTransaction(trx, new IngestSession(shopId), body, { pointer: "/body", ...options }, now),
-  );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withTransaction(database, (trx) =>
+        ingestInTransaction(trx, new IngestSession(shopId, "none"), body, { pointer: "/body", ...options }, now),
+      );
+    } catch (error) {
+      const cause = error instanceof EventNeedsIsolation ? error.cause : error;
+      if (!(isRace(cause) && attempt < 3)) throw cause;
+    }
+  }
 }
 
 export type BatchItem = { index: number; result: IngestResult } | { index: number; error: AppError };
 
 /**
- * Up to 1,000 events in one database transaction, each in its own savepoint: a refused event is
- * reported at its index and the others are stored. Events are handled in the order sent, so a
- * refund later in the batch finds the order paid earlier in it.
+ * Events in one database transaction, in the order sent: a refused event is reported at its index
+ * and the others are stored. The first try runs without savepoints (they cost about as much as the
+ * event's own writes); if an event fails after it has written something, the whole transaction is
+ * rolled back and the batch runs again with a savepoint per event.
  */
+export async function ingestEventsInTransaction(
+  database: DatabaseHandle,
+  shopId: string,
+  bodies: readonly EventBody[],
+  options: Omit<IngestOptions, "pointer"> & { pointerOf?: (index: number) => string },
+  now: Date,
+  extra?: (trx: Tx, items: BatchItem[]) => Promise<void>,
+): Promise<BatchItem[]> {
+  const pointerOf = options.pointerOf ?? ((index: number) => `/body/events/${index}`);
+  const run = (isolation: "savepoints" | "none") =>
+    withTransaction(database, async (trx) => {
+      const session = new IngestSession(shopId, isolation);
+      const items: BatchItem[] = [];
+      for (const [index, body] of bodies.entries()) {
+        try {
+          const result = await ingestInTransaction(trx, session, body, { ...options, pointer: pointerOf(index) }, now);
+          items.push({ index, result });
+        } catch (error) {
+          if (!isAppError(error)) throw error;
+          items.push({ index, error });
+        }
+      }
+      if (extra) await extra(trx, items);
+      return items;
+    });
+  try {
+    return await run("none");
+  } catch (error) {
+    if (!(error instanceof EventNeedsIsolation)) throw error;
+    return run("savepoints");
+  }
+}
+
+/** Up to 1,000 events from `POST /v1/events/batch`. */
 export async function ingestBatch(
   database: DatabaseHandle,
   shopId: string,
@@ -704,24 +741,5 @@ export async function ingestBatch(
   options: Omit<IngestOptions, "pointer">,
   now: Date,
 ): Promise<BatchItem[]> {
-  return withTransaction(database, async (trx) => {
-    const session = new IngestSession(shopId);
-    const items: BatchItem[] = [];
-    for (const [index, body] of bodies.entries()) {
-      try {
-        const result = await ingestInTransaction(
-          trx,
-          session,
-          body,
-          { ...options, pointer: `/body/events/${index}` },
-          now,
-        );
-        items.push({ index, result });
-      } catch (error) {
-        if (!isAppError(error)) throw error;
-        items.push({ index, error });
-      }
-    }
-    return items;
-  });
+  return ingestEventsInTransaction(database, shopId, bodies, options, now);
 }

@@ -37,6 +37,8 @@ function openSqlite(path: string): DatabaseHandle {
   connection.pragma("synchronous = NORMAL");
   connection.pragma("foreign_keys = ON");
   connection.pragma("busy_timeout = 5000");
+  // Savepoints (one per event in a batch) write statement journals; keep them in memory.
+  connection.pragma("temp_store = MEMORY");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
   return {
     db,

@@ -11,7 +11,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Points a member owes: clawed back after they were spent. Repaid first from later earnings.
   await db.schema
     .alterTable("point_accounts")
-    .addColumn("debt", "integer", (column) => column.notNull().defaultTo(0))
+    .addColumn("debt", "bigint", (column) => column.notNull().defaultTo(0))
     .execute();
   // JSON array of the member's tags (from the store platform or the API), for rule conditions.
   await db.schema
@@ -92,7 +92,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("order_id", "text")
     .addColumn("status", "text", (column) => column.notNull())
     .addColumn("reason", "text")
-    .addColumn("points", "integer", (column) => column.notNull())
+    .addColumn("points", "bigint", (column) => column.notNull())
     .addColumn("occurred_at", "text", (column) => column.notNull())
     .addColumn("received_at", "text", (column) => column.notNull())
     .addColumn("payload", "text", (column) => column.notNull())
@@ -117,12 +117,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("member_id", "text")
     .addColumn("status", "text", (column) => column.notNull())
     .addColumn("currency", "text", (column) => column.notNull())
-    .addColumn("total", "integer", (column) => column.notNull())
-    .addColumn("subtotal", "integer", (column) => column.notNull())
-    .addColumn("shop_total", "integer")
-    .addColumn("refunded", "integer", (column) => column.notNull())
-    .addColumn("points_earned", "integer", (column) => column.notNull())
-    .addColumn("points_reversed", "integer", (column) => column.notNull())
+    .addColumn("total", "bigint", (column) => column.notNull())
+    .addColumn("subtotal", "bigint", (column) => column.notNull())
+    .addColumn("shop_total", "bigint")
+    .addColumn("refunded", "bigint", (column) => column.notNull())
+    .addColumn("points_earned", "bigint", (column) => column.notNull())
+    .addColumn("points_reversed", "bigint", (column) => column.notNull())
     .addColumn("paid_event_id", "text", (column) => column.notNull())
     .addColumn("paid_at", "text", (column) => column.notNull())
     .addColumn("cancelled_at", "text")
@@ -141,7 +141,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("rule_id", "text", (column) => column.notNull())
     .addColumn("rule_version", "integer", (column) => column.notNull())
     .addColumn("member_id", "text", (column) => column.notNull())
-    .addColumn("points", "integer", (column) => column.notNull())
+    .addColumn("points", "bigint", (column) => column.notNull())
     .addColumn("transaction_id", "text")
     .addColumn("occurred_at", "text", (column) => column.notNull())
     .addPrimaryKeyConstraint("event_awards_pkey", ["shop_id", "event_id", "rule_id"])
