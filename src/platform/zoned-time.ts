@@ -37,15 +37,43 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
-// The last answer: evaluating one event's rules asks for the same instant and zone once per
-// condition tree, and formatToParts is the costly part.
-let lastParts: { instant: number; timeZone: string; parts: ZonedDateTime & { second: number } } | undefined;
+// formatToParts costs tens of microseconds, and rule evaluation asks for local times all the time.
+// Offsets change on quarter hours (every DST change since 1970 in the IANA database), so the offset
+// of a quarter hour is cached when it is the same at both its ends; the local fields then come
+// from plain UTC arithmetic. A quarter hour with a change in it is always computed.
+const quarterHour = 15 * 60 * 1000;
+const offsets = new Map<string, number | null>();
+const maxCachedOffsets = 10_000;
+
+function offsetFromParts(instant: number, parts: ZonedDateTime & { second: number }): number {
+  const asUtc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+  return asUtc - (instant - (((instant % 1000) + 1000) % 1000));
+}
 
 function localParts(instant: number, timeZone: string): ZonedDateTime & { second: number } {
-  if (lastParts?.instant === instant && lastParts.timeZone === timeZone) return { ...lastParts.parts };
-  const parts = computeLocalParts(instant, timeZone);
-  lastParts = { instant, timeZone, parts: { ...parts } };
-  return parts;
+  const bucket = Math.floor(instant / quarterHour);
+  const key = `${timeZone} ${bucket}`;
+  let offset = offsets.get(key);
+  if (offset === undefined) {
+    const start = bucket * quarterHour;
+    const end = start + quarterHour - 1;
+    const first = offsetFromParts(start, computeLocalParts(start, timeZone));
+    const last = offsetFromParts(end, computeLocalParts(end, timeZone));
+    offset = first === last ? first : null;
+    if (offsets.size >= maxCachedOffsets) offsets.clear();
+    offsets.set(key, offset);
+  }
+  if (offset === null) return computeLocalParts(instant, timeZone);
+  const local = new Date(instant + offset);
+  return {
+    year: local.getUTCFullYear(),
+    month: local.getUTCMonth() + 1,
+    day: local.getUTCDate(),
+    hour: local.getUTCHours(),
+    minute: local.getUTCMinutes(),
+    second: local.getUTCSeconds(),
+    weekday: local.getUTCDay(),
+  };
 }
 
 function computeLocalParts(instant: number, timeZone: string): ZonedDateTime & { second: number } {

@@ -115,7 +115,7 @@ export function evaluationContext(input: {
   type: string;
   occurredAt: string;
   network: string | null;
-  member: MembersTable | null;
+  member: Pick<MembersTable, "birthday_month" | "birthday_day" | "tags"> | null;
   order: OrderFacts | null;
 }): EvaluationContext {
   const { shop, member } = input;

@@ -18,9 +18,17 @@ export async function findEvent(
   return (await findEventStatement(trx, [shopId, source, externalId]))[0];
 }
 
-const findMemberStatement = rawStatement<MembersTable>("select * from members where shop_id = ? and id = ?");
+/** What events need of a member: who it is now, whether it can earn, and what rules look at. */
+export type EventMember = Pick<
+  MembersTable,
+  "shop_id" | "id" | "status" | "merged_into_member_id" | "birthday_month" | "birthday_day" | "tags"
+>;
 
-export async function findMember(trx: Tx, shopId: string, memberId: string): Promise<MembersTable | undefined> {
+const findMemberStatement = rawStatement<EventMember>(
+  "select shop_id, id, status, merged_into_member_id, birthday_month, birthday_day, tags from members where shop_id = ? and id = ?",
+);
+
+export async function findMember(trx: Tx, shopId: string, memberId: string): Promise<EventMember | undefined> {
   return (await findMemberStatement(trx, [shopId, memberId]))[0];
 }
 

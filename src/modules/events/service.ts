@@ -7,12 +7,13 @@ import { newId } from "../../platform/ids.js";
 import { type Actor, creditPoints, reverseTransaction } from "../ledger/index.js";
 import { normalizeIdentifier } from "../members/identifiers.js";
 import { createMember, updateMember } from "../members/index.js";
-import type { IdentifierKind, MembersTable } from "../members/tables.js";
+import type { IdentifierKind } from "../members/tables.js";
 import { type Explanation, evaluateRules, type RuleExplanation } from "../rules/index.js";
 import { type ActiveRule, listActiveRules } from "../rules/service.js";
 import { getShop, type Shop } from "../shops/index.js";
 import { evaluationContext, type OrderAmounts, orderAmounts, orderFacts, ruleUsage } from "./context.js";
 import { isKnownEventType } from "./event-types.js";
+import type { EventMember } from "./repository.js";
 import * as repository from "./repository.js";
 import type { EventBody } from "./schema.js";
 import type { EventAwardsTable, EventsTable, OrdersTable } from "./tables.js";
@@ -126,7 +127,7 @@ function duplicateOf(existing: EventsTable, type: string, pointer: string): Inge
 }
 
 /** The member a merged duplicate now lives on (merges can chain). */
-async function followMerges(trx: Tx, member: MembersTable): Promise<MembersTable> {
+async function followMerges(trx: Tx, member: EventMember): Promise<EventMember> {
   let current = member;
   for (let hops = 0; current.merged_into_member_id !== null && hops < 10; hops++) {
     const next = await repository.findMember(trx, current.shop_id, current.merged_into_member_id);
@@ -147,7 +148,7 @@ const identifierFields: Array<[keyof NonNullable<EventBody["member"]>, Identifie
 /** Who an event is about, worked out by reading only; `applyMemberPlan` does the writing. */
 type MemberPlan =
   | { kind: "none" }
-  | { kind: "found"; member: MembersTable; link: Array<{ kind: IdentifierKind; value: string }> }
+  | { kind: "found"; member: EventMember; link: Array<{ kind: IdentifierKind; value: string }> }
   | { kind: "create"; identifiers: Array<{ kind: IdentifierKind; value: string }> };
 
 /**
@@ -183,7 +184,7 @@ async function planMember(trx: Tx, shop: Shop, body: EventBody, pointer: string)
       "needs at least one identifier: shopify_id, woocommerce_id, external_id, email or phone",
     );
   }
-  let holder: MembersTable | undefined;
+  let holder: EventMember | undefined;
   const free: Array<{ kind: IdentifierKind; value: string }> = [];
   for (const identifier of identifiers) {
     const memberId = await repository.findIdentifierHolder(trx, shop.id, identifier.kind, identifier.value);
@@ -203,7 +204,7 @@ async function applyMemberPlan(
   plan: MemberPlan,
   body: EventBody,
   now: Date,
-): Promise<MembersTable | null> {
+): Promise<EventMember | null> {
   if (plan.kind === "none") return null;
   if (plan.kind === "found") {
     if (plan.link.length === 0) return plan.member;
@@ -224,7 +225,7 @@ async function applyMemberPlan(
 }
 
 /** Why a member cannot earn, or null when they can. Guests earn: the points wait for them to join. */
-function cannotEarn(member: MembersTable | null): string | null {
+function cannotEarn(member: EventMember | null): string | null {
   if (member === null) return "the event names no member (a guest checkout without a customer)";
   if (member.status === "cancelled" || member.status === "erased" || member.status === "suspended") {
     return `member ${member.id} is ${member.status}`;

@@ -33,9 +33,12 @@ export async function findAccount(db: Db, shopId: string, memberId: string): Pro
  * the write that takes the lock on PostgreSQL; on SQLite the transaction already holds the writer.
  */
 // The statements every points change runs, written once as SQL (see rawStatement for why).
-const lockAccountStatement = rawStatement<PointAccountsTable>(
-  "update point_accounts set version = version + 1 where shop_id = ? and member_id = ? returning *",
-);
+// SQLite: the transaction (BEGIN IMMEDIATE) already holds the database's only write lock, so a
+// plain read is enough, and costs a third of the update.
+const lockAccountStatement = rawStatement<PointAccountsTable>({
+  sqlite: "select * from point_accounts where shop_id = ? and member_id = ?",
+  postgres: "update point_accounts set version = version + 1 where shop_id = ? and member_id = ? returning *",
+});
 
 export async function lockAccount(db: Db, shopId: string, memberId: string): Promise<PointAccountsTable | undefined> {
   return (await lockAccountStatement(db, [shopId, memberId]))[0];

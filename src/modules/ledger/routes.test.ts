@@ -287,6 +287,7 @@ describeEachDialect("points API", (dialect) => {
       lifetime_earned: 800,
       lifetime_spent: 0,
       lifetime_expired: 0,
+      debt: 0,
     });
 
     const detail = await h.ok(h.get(key, `/v1/points/transactions/${(debit.transaction as Json).id}`), 200);

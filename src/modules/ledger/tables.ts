@@ -40,6 +40,7 @@ export interface PointAccountsTable {
   /** Points owed: clawed back after they were spent; later earnings repay it first. */
   debt: number;
   next_due_at: string | null;
+  /** PostgreSQL: bumped by every change (the write that takes the row lock). SQLite: not used. */
   version: number;
   created_at: string;
   updated_at: string;

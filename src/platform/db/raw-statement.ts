@@ -7,14 +7,21 @@ import type { Database } from "./schema.js";
  * microseconds each time, more than SQLite takes to run it. Write the SQL with `?` placeholders;
  * PostgreSQL gets `$1, $2, …`. Use only portable SQL, and keep column lists explicit.
  */
-export function rawStatement<Row = unknown>(text: string) {
+export function rawStatement<Row = unknown>(text: string | { sqlite: string; postgres: string }) {
+  const sqliteText = typeof text === "string" ? text : text.sqlite;
   let index = 0;
-  const numbered = text.replace(/\?/g, () => `$${++index}`);
+  const numbered = (typeof text === "string" ? text : text.postgres).replace(/\?/g, () => `$${++index}`);
   return async (db: Kysely<Database>, parameters: readonly unknown[]): Promise<Row[]> => {
-    const isPostgres = db.getExecutor().adapter instanceof PostgresAdapter;
-    const result = await db.executeQuery<Row>(CompiledQuery.raw(isPostgres ? numbered : text, [...parameters]));
+    const result = await db.executeQuery<Row>(
+      CompiledQuery.raw(isPostgres(db) ? numbered : sqliteText, parameters as unknown[]),
+    );
     return result.rows;
   };
+}
+
+// A transaction's Kysely instance is made per transaction; its executor's adapter says the dialect.
+function isPostgres(db: Kysely<Database>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
 /**
