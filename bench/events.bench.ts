@@ -10,7 +10,7 @@ import { verifyLedger } from "../src/modules/ledger/index.js";
 import { createMember } from "../src/modules/members/index.js";
 import { createRule } from "../src/modules/rules/service.js";
 import { createShopWithKeys } from "../src/modules/shops/index.js";
-import { systemClock } from "../src/platform/clock.js";
+import { addMonths, systemClock } from "../src/platform/clock.js";
 import { loadConfig } from "../src/platform/config.js";
 import { type DatabaseHandle, type Dialect, openDatabase } from "../src/platform/db/database.js";
 import { migrateToLatest } from "../src/platform/db/migrate.js";
@@ -453,18 +453,6 @@ interface AccountRow {
 const lockSql = "update point_accounts set version = version + 1 where shop_id = ? and member_id = ? returning *";
 const saveAccountSql =
   "update point_accounts set available = ?, pending = ?, reserved = ?, lifetime_earned = ?, lifetime_spent = ?, lifetime_expired = ?, debt = ?, next_due_at = ?, updated_at = ? where shop_id = ? and member_id = ?";
-
-/** Laurel's expiry arithmetic (12 months after the order, clamped to the month's last day). */
-function addMonths(iso: string, months: number): string {
-  const date = new Date(iso);
-  const day = date.getUTCDate();
-  const target = new Date(date.getTime());
-  target.setUTCDate(1);
-  target.setUTCMonth(target.getUTCMonth() + months);
-  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
-  target.setUTCDate(Math.min(day, lastDay));
-  return target.toISOString();
-}
 
 /**
  * The statements of one order, as (SQL, parameters) pairs after the account lock: the same rows

@@ -39,3 +39,18 @@ export function earliest(values: Array<string | null | undefined>): string | nul
   }
   return result;
 }
+
+/**
+ * The instant `months` calendar months after `iso` (UTC), on the same day of the month or the
+ * month's last day when it is shorter: 31 January + 1 month is 28 (or 29) February.
+ */
+export function addMonths(iso: string, months: number): string {
+  const date = new Date(iso);
+  const day = date.getUTCDate();
+  const target = new Date(date.getTime());
+  target.setUTCDate(1);
+  target.setUTCMonth(target.getUTCMonth() + months);
+  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  target.setUTCDate(Math.min(day, lastDay));
+  return target.toISOString();
+}

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { AppError } from "../../platform/errors.js";
-import { objectAt, optionalTimestamp, parseWebhookJson } from "../json.js";
+import { objectAt, optionalTimestamp } from "../json.js";
 import type { DeliveryPlan } from "../routes.js";
+import { parseDeliveryBody as parse, readDeliveryHeaders } from "../webhook-request.js";
 import { shopifyCustomerFromPayload, shopifyOrderFromPayload, shopifyRefundFromPayload } from "./payloads.js";
 
 /**
@@ -17,47 +17,24 @@ export interface ShopifyHeaders {
   webhookId: string;
 }
 
-/** A header's value (Node lower-cases the names), trimmed; null when absent or blank. */
-function headerValue(headers: IncomingHttpHeaders, name: string): string | null {
-  const raw = headers[name];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  return typeof value === "string" && value.trim() !== "" ? value.trim() : null;
-}
-
-const required = [
-  ["topic", "X-Shopify-Topic"],
-  ["shopDomain", "X-Shopify-Shop-Domain"],
-  ["webhookId", "X-Shopify-Webhook-Id"],
-] as const;
-
 /**
  * The delivery headers Laurel needs. Without X-Shopify-Hmac-Sha256 the request is unauthenticated
  * (401 invalid_webhook_signature); without the others it cannot be handled (400
  * validation_failed naming each missing header).
  */
 export function readShopifyHeaders(headers: IncomingHttpHeaders): ShopifyHeaders {
-  const hmac = headerValue(headers, "x-shopify-hmac-sha256");
-  if (hmac === null) {
-    throw new AppError(
-      "invalid_webhook_signature",
+  const { signature, ...rest } = readDeliveryHeaders(headers, {
+    platform: "Shopify",
+    signature: "X-Shopify-Hmac-Sha256",
+    unsigned:
       "X-Shopify-Hmac-Sha256 is missing: Shopify signs every webhook, so this request did not come from Shopify (or a proxy dropped the header)",
-      { errors: [{ pointer: "/headers/x-shopify-hmac-sha256", message: "is required" }] },
-    );
-  }
-  const missing = required.filter(([, name]) => headerValue(headers, name.toLowerCase()) === null);
-  if (missing.length > 0) {
-    const names = missing.map(([, name]) => name);
-    throw new AppError("validation_failed", `Missing Shopify webhook headers: ${names.join(", ")}`, {
-      errors: names.map((name) => ({ pointer: `/headers/${name.toLowerCase()}`, message: "is required" })),
-    });
-  }
-  const read = (name: string) => headerValue(headers, name.toLowerCase()) as string;
-  return {
-    hmac,
-    topic: read("X-Shopify-Topic"),
-    shopDomain: read("X-Shopify-Shop-Domain"),
-    webhookId: read("X-Shopify-Webhook-Id"),
-  };
+    required: [
+      ["topic", "X-Shopify-Topic"],
+      ["shopDomain", "X-Shopify-Shop-Domain"],
+      ["webhookId", "X-Shopify-Webhook-Id"],
+    ],
+  });
+  return { hmac: signature, ...rest };
 }
 
 /** The topics Laurel acts on; any other is acknowledged and ignored. */
@@ -69,21 +46,6 @@ export const shopifyTopics = [
   "customers/create",
   "customers/update",
 ] as const;
-
-/** The raw body as JSON; invalid JSON is 400 malformed_json pointing at the body. */
-function parse(raw: Buffer): unknown {
-  try {
-    return parseWebhookJson(raw);
-  } catch (error) {
-    if (error instanceof AppError && error.code === "malformed_json") {
-      throw new AppError("malformed_json", error.message, {
-        errors: [{ pointer: "/body", message: error.message }],
-        cause: error,
-      });
-    }
-    throw error;
-  }
-}
 
 /** When the order was processed (`processed_at`, e.g. an import's original date), else created. */
 function processedAt(json: unknown, createdAt: string): string {

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { AppError } from "../../platform/errors.js";
-import { parseWebhookJson } from "../json.js";
 import type { DeliveryAction, DeliveryPlan } from "../routes.js";
+import { headerValue, parseDeliveryBody as parse, readDeliveryHeaders } from "../webhook-request.js";
 import { wooCustomerFromPayload, wooOrderFromPayload, wooRefundsFromOrderPayload } from "./payloads.js";
 
 /**
@@ -18,12 +17,6 @@ export interface WooHeaders {
   deliveryId: string;
 }
 
-function headerValue(headers: IncomingHttpHeaders, name: string): string | null {
-  const raw = headers[name];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  return typeof value === "string" && value.trim() !== "" ? value.trim() : null;
-}
-
 /**
  * The ping WooCommerce sends when a webhook is saved with a delivery URL: the form-encoded body
  * `webhook_id=<id>` without a signature. WooCommerce refuses to save the webhook unless it gets a
@@ -36,40 +29,23 @@ export function isWooPing(headers: IncomingHttpHeaders, raw: Buffer): boolean {
   );
 }
 
-const required = [
-  ["topic", "X-WC-Webhook-Topic"],
-  ["source", "X-WC-Webhook-Source"],
-  ["deliveryId", "X-WC-Webhook-Delivery-ID"],
-] as const;
-
 /**
  * The delivery headers Laurel needs. Without X-WC-Webhook-Signature the request is
  * unauthenticated (401 invalid_webhook_signature); without the others it cannot be handled (400
  * validation_failed naming each missing header).
  */
 export function readWooHeaders(headers: IncomingHttpHeaders): WooHeaders {
-  const signature = headerValue(headers, "x-wc-webhook-signature");
-  if (signature === null) {
-    throw new AppError(
-      "invalid_webhook_signature",
+  return readDeliveryHeaders(headers, {
+    platform: "WooCommerce",
+    signature: "X-WC-Webhook-Signature",
+    unsigned:
       "X-WC-Webhook-Signature is missing: WooCommerce signs every delivery with the webhook's secret, so this request did not come from WooCommerce (or a proxy dropped the header)",
-      { errors: [{ pointer: "/headers/x-wc-webhook-signature", message: "is required" }] },
-    );
-  }
-  const missing = required.filter(([, name]) => headerValue(headers, name.toLowerCase()) === null);
-  if (missing.length > 0) {
-    const names = missing.map(([, name]) => name);
-    throw new AppError("validation_failed", `Missing WooCommerce webhook headers: ${names.join(", ")}`, {
-      errors: names.map((name) => ({ pointer: `/headers/${name.toLowerCase()}`, message: "is required" })),
-    });
-  }
-  const read = (name: string) => headerValue(headers, name.toLowerCase()) as string;
-  return {
-    signature,
-    topic: read("X-WC-Webhook-Topic"),
-    source: read("X-WC-Webhook-Source"),
-    deliveryId: read("X-WC-Webhook-Delivery-ID"),
-  };
+    required: [
+      ["topic", "X-WC-Webhook-Topic"],
+      ["source", "X-WC-Webhook-Source"],
+      ["deliveryId", "X-WC-Webhook-Delivery-ID"],
+    ],
+  });
 }
 
 // WordPress's wp_specialchars_decode($text, ENT_QUOTES): zero-padded numeric entities are
@@ -124,20 +100,6 @@ export function wooDeliveryKey(deliveryId: string, raw: Buffer): string {
 }
 
 export const wooTopics = ["order.created", "order.updated", "customer.created", "customer.updated"] as const;
-
-function parse(raw: Buffer): unknown {
-  try {
-    return parseWebhookJson(raw);
-  } catch (error) {
-    if (error instanceof AppError && error.code === "malformed_json") {
-      throw new AppError("malformed_json", error.message, {
-        errors: [{ pointer: "/body", message: error.message }],
-        cause: error,
-      });
-    }
-    throw error;
-  }
-}
 
 /** Order statuses in which WooCommerce has the money (`completed` follows `processing`). */
 const paidStatuses = new Set(["processing", "completed"]);

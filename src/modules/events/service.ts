@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import { addMonths } from "../../platform/clock.js";
 import { isUniqueViolation } from "../../platform/db/constraint-errors.js";
 import type { DatabaseHandle } from "../../platform/db/database.js";
 import { type Tx, withTransaction } from "../../platform/db/transaction.js";
@@ -231,17 +232,6 @@ function cannotEarn(member: EventMember | null): string | null {
     return `member ${member.id} is ${member.status}`;
   }
   return null;
-}
-
-function addMonths(iso: string, months: number): string {
-  const date = new Date(iso);
-  const day = date.getUTCDate();
-  const target = new Date(date.getTime());
-  target.setUTCDate(1);
-  target.setUTCMonth(target.getUTCMonth() + months);
-  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
-  target.setUTCDate(Math.min(day, lastDay));
-  return target.toISOString();
 }
 
 /**
