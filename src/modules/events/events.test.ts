@@ -417,6 +417,20 @@ describeEachDialect("events and earning", (dialect) => {
     await h.expectClean(shop);
   });
 
+  it("takes a batch larger than the API's usual 1 MiB body limit", async () => {
+    const shop = await createShop(t());
+    const member = await h.ok(h.send("POST", shop.secretKey, "/v1/members"), 201);
+    const events = Array.from({ length: 500 }, (_, index) => ({
+      type: "checked_in",
+      external_id: `visit-${index}`,
+      member_id: member.id,
+      data: { note: "x".repeat(2500) },
+    }));
+    expect(JSON.stringify({ events }).length).toBeGreaterThan(1_048_576);
+    const response = await h.ok(h.send("POST", shop.secretKey, "/v1/events/batch", { events }), 200);
+    expect(response).toMatchObject({ created: 500, failed: 0 });
+  });
+
   it("runs a batch again with savepoints when an event fails after writing, with the same answer", async () => {
     const shop = await createShop(t());
     await h.rule(shop, { ...tenPerDollar, pending_days: 30 });

@@ -41,6 +41,8 @@ const PreviewBody = Type.Object(
   { additionalProperties: false },
 );
 
+const batchBodyLimitBytes = 16 * 1024 * 1024;
+
 export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ["Events"];
@@ -76,6 +78,8 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
   routes.post(
     "/v1/events/batch",
     {
+      // 1,000 orders with their product lists can pass the 1 MiB default; a batch may take 16 MiB.
+      bodyLimit: Math.max(deps.config.bodyLimitBytes, batchBodyLimitBytes),
       schema: {
         tags,
         security,
