@@ -183,6 +183,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("received_at", "text", (column) => column.notNull())
     .addPrimaryKeyConstraint("webhook_deliveries_pkey", ["shop_id", "platform", "delivery_id"])
     .execute();
+  // Retention sweeps drop old payloads by age.
+  await db.schema
+    .createIndex("webhook_deliveries_received")
+    .on("webhook_deliveries")
+    .columns(["shop_id", "received_at"])
+    .execute();
 
   // Backfill imports: how far each file got, so a rerun resumes where it stopped.
   await db.schema
