@@ -1,3 +1,4 @@
+import { insertOrBuffer } from "./db/insert-buffer.js";
 import { columnsOf, rawInsert } from "./db/raw-statement.js";
 import type { Tx } from "./db/transaction.js";
 import { newId } from "./ids.js";
@@ -44,8 +45,10 @@ const insertOutboxRows = rawInsert("outbox", outboxColumns.columns);
 export async function writeOutboxEvents(trx: Tx, shopId: string, events: OutboxEvent[], now: Date): Promise<void> {
   if (events.length === 0) return;
   const createdAt = now.toISOString();
-  await insertOutboxRows(
+  // Nothing reads the outbox while events are ingested, so a batch may hold its rows back.
+  await insertOrBuffer(
     trx,
+    insertOutboxRows,
     events.map((event) => {
       const id = newId("outboxEvent", now);
       return outboxColumns.values({

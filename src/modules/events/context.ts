@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { flushInserts } from "../../platform/db/insert-buffer.js";
 import type { Database } from "../../platform/db/schema.js";
 import { AppError } from "../../platform/errors.js";
 import { zonedDateTime } from "../../platform/zoned-time.js";
@@ -144,6 +145,8 @@ export async function ruleUsage(
   occurredAt: string,
 ): Promise<Record<string, RuleUsage>> {
   const usage: Record<string, RuleUsage> = {};
+  // Limits count earlier awards, some of which may still wait in the batch's insert buffer.
+  if (rules.some((rule) => (rule.limits ?? []).length > 0)) await flushInserts(db);
   for (const rule of rules) {
     for (const limit of rule.limits ?? []) {
       const window = limitWindow(limit.period, new Date(occurredAt), shop.timezone);

@@ -17,7 +17,7 @@ import { isCurrencyCode } from "../../platform/intl.js";
 import type { Actor } from "../ledger/index.js";
 import { getShop, type Shop } from "../shops/index.js";
 import { EventBody } from "./schema.js";
-import { EventNeedsIsolation, IngestSession, ingestInTransaction } from "./service.js";
+import { buffered, IngestSession, ingestInTransaction, needsIsolation } from "./service.js";
 import type { ImportRunsTable } from "./tables.js";
 
 /**
@@ -803,33 +803,38 @@ export async function importOrders(
         errors.length = keptBefore;
         await lockRun(trx, run, now);
         const session = new IngestSession(shop.id, isolation);
-        for (const record of batch) {
-          if (record.error) {
-            fail(record.error);
-            continue;
-          }
-          try {
-            const result = await ingestInTransaction(
-              trx,
-              session,
-              record.body,
-              { defaultSource: source, actor, pointer: "" },
-              now,
-            );
-            if (result.duplicate) counts.duplicates += 1;
-            else counts.created += 1;
-          } catch (error) {
-            if (error instanceof EventNeedsIsolation) throw error;
-            if (!isAppError(error)) {
-              throw new ImportAbortedError(
-                `Import stopped at record ${record.number} by a database error: ${(error as Error).message ?? String(error)}. Records 1-${run.records_done} are imported; run the same command again to resume.`,
-                run.records_done,
-                { cause: error },
-              );
+        const ingestAll = async () => {
+          for (const record of batch) {
+            if (record.error) {
+              fail(record.error);
+              continue;
             }
-            fail({ record: record.number, ...describeFailure(error, file.format) });
+            try {
+              const result = await ingestInTransaction(
+                trx,
+                session,
+                record.body,
+                { defaultSource: source, actor, pointer: "" },
+                now,
+              );
+              if (result.duplicate) counts.duplicates += 1;
+              else counts.created += 1;
+            } catch (error) {
+              if (needsIsolation(error)) throw error;
+              if (!isAppError(error)) {
+                throw new ImportAbortedError(
+                  `Import stopped at record ${record.number} by a database error: ${(error as Error).message ?? String(error)}. Records 1-${run.records_done} are imported; run the same command again to resume.`,
+                  run.records_done,
+                  { cause: error },
+                );
+              }
+              fail({ record: record.number, ...describeFailure(error, file.format) });
+            }
           }
-        }
+        };
+        // Without savepoints, rows nothing reads back wait in a buffer and go in as multi-row inserts.
+        if (isolation === "none") await buffered(trx, ingestAll);
+        else await ingestAll();
         const next: ImportRunsTable = {
           ...run,
           records_done: last.number,
@@ -858,7 +863,7 @@ export async function importOrders(
       try {
         run = await attempt("none");
       } catch (error) {
-        if (!(error instanceof EventNeedsIsolation)) throw error;
+        if (!needsIsolation(error)) throw error;
         run = await attempt("savepoints");
       }
     } catch (error) {

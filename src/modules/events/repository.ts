@@ -1,3 +1,4 @@
+import { insertOrBuffer } from "../../platform/db/insert-buffer.js";
 import { columnsOf, rawInsert, rawStatement } from "../../platform/db/raw-statement.js";
 import type { Tx } from "../../platform/db/transaction.js";
 import type { MembersTable } from "../members/tables.js";
@@ -83,13 +84,38 @@ const eventColumns = columnsOf<EventsTable>()([
   "payload",
   "explanation",
 ]);
-const insertEventStatement = rawStatement<{ id: string }>(
-  `insert into events (${eventColumns.columns.join(", ")}) values (${eventColumns.columns.map(() => "?").join(", ")}) on conflict (shop_id, source, external_id) do nothing returning id`,
+// On PostgreSQL a concurrent transaction may store the same (source, external_id) first: the
+// insert waits for it, then skips the row, which the missing id in the answer shows.
+const insertEventRows = rawInsert(
+  "events",
+  eventColumns.columns,
+  "on conflict (shop_id, source, external_id) do nothing returning id",
 );
 
-/** Stores the event; false when another transaction stored the same (source, external_id) first. */
+/** Another transaction stored some of a batch's events first; the batch must run again. */
+export class EventsStoredConcurrently extends Error {
+  constructor() {
+    super("another transaction stored some of these events first");
+  }
+}
+
+async function insertEventsOrThrow(trx: Tx, rows: ReadonlyArray<readonly unknown[]>): Promise<void> {
+  if ((await insertEventRows(trx, rows)).length !== rows.length) throw new EventsStoredConcurrently();
+}
+
+/**
+ * Stores the event; false when another transaction stored the same (source, external_id) first.
+ * In a transaction with an insert buffer the row waits for the flush, which throws
+ * EventsStoredConcurrently instead.
+ */
 export async function insertEvent(trx: Tx, row: EventsTable): Promise<boolean> {
-  return (await insertEventStatement(trx, eventColumns.values(row))).length === 1;
+  try {
+    await insertOrBuffer(trx, insertEventsOrThrow, [eventColumns.values(row)]);
+    return true;
+  } catch (error) {
+    if (error instanceof EventsStoredConcurrently) return false;
+    throw error;
+  }
 }
 
 const orderColumns = columnsOf<OrdersTable>()([
@@ -114,7 +140,7 @@ const orderColumns = columnsOf<OrdersTable>()([
 const insertOrderRows = rawInsert("orders", orderColumns.columns);
 
 export async function insertOrder(trx: Tx, row: OrdersTable): Promise<void> {
-  await insertOrderRows(trx, [orderColumns.values(row)]);
+  await insertOrBuffer(trx, insertOrderRows, [orderColumns.values(row)]);
 }
 
 const awardColumns = columnsOf<EventAwardsTable>()([
@@ -130,7 +156,7 @@ const awardColumns = columnsOf<EventAwardsTable>()([
 const insertAwardRows = rawInsert("event_awards", awardColumns.columns);
 
 export async function insertAwards(trx: Tx, rows: EventAwardsTable[]): Promise<void> {
-  await insertAwardRows(trx, rows.map(awardColumns.values));
+  await insertOrBuffer(trx, insertAwardRows, rows.map(awardColumns.values));
 }
 
 /** Reads an order under its row lock (the no-op update takes it), so refunds of one order queue up. */

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { addMonths } from "../../platform/clock.js";
 import { isUniqueViolation } from "../../platform/db/constraint-errors.js";
 import type { DatabaseHandle } from "../../platform/db/database.js";
+import { flushInserts, withInsertBuffer } from "../../platform/db/insert-buffer.js";
 import { type Tx, withTransaction } from "../../platform/db/transaction.js";
 import { AppError, isAppError } from "../../platform/errors.js";
 import { newId } from "../../platform/ids.js";
@@ -82,6 +83,11 @@ export class IngestSession {
   private readonly rules = new Map<string, ActiveRule[]>();
   /** Set once the current event has written anything. */
   wrote = false;
+  // What this session stored, for the lookups that must see it before an insert buffer is
+  // flushed: events by (source, external_id), orders by (source, id), members with an order.
+  private readonly events = new Map<string, EventsTable>();
+  private readonly orders = new Map<string, OrdersTable>();
+  private readonly membersWithOrders = new Set<string>();
 
   constructor(
     readonly shopId: string,
@@ -100,6 +106,33 @@ export class IngestSession {
       this.knownTypes.set(type, known);
     }
     return known;
+  }
+
+  async findEvent(trx: Tx, source: string, externalId: string): Promise<EventsTable | undefined> {
+    return (
+      this.events.get(`${source}\u0000${externalId}`) ??
+      (await repository.findEvent(trx, this.shopId, source, externalId))
+    );
+  }
+
+  /** Whether the order is known; its amounts may be stale here (refunds update the table only). */
+  async findPaidOrder(trx: Tx, source: string, orderId: string): Promise<OrdersTable | undefined> {
+    return (
+      this.orders.get(`${source}\u0000${orderId}`) ?? (await repository.findOrder(trx, this.shopId, source, orderId))
+    );
+  }
+
+  async isFirstOrder(trx: Tx, memberId: string): Promise<boolean> {
+    return !this.membersWithOrders.has(memberId) && (await repository.isFirstOrder(trx, this.shopId, memberId));
+  }
+
+  /** Called once an event is stored for good (its savepoint, if any, released). */
+  remember(event: EventsTable, order: OrdersTable | null): void {
+    if (event.external_id !== null) this.events.set(`${event.source}\u0000${event.external_id}`, event);
+    if (order) {
+      this.orders.set(`${order.source}\u0000${order.external_id}`, order);
+      if (order.member_id !== null) this.membersWithOrders.add(order.member_id);
+    }
   }
 
   async activeRules(trx: Tx, type: string): Promise<ActiveRule[]> {
@@ -375,7 +408,7 @@ async function processEvent(
   body: EventBody,
   options: IngestOptions,
   now: Date,
-): Promise<IngestResult> {
+): Promise<IngestResult & { order?: OrdersTable | null }> {
   const { pointer } = options;
   const shop = await session.getShop(trx);
   const source = body.source ?? options.defaultSource;
@@ -391,7 +424,7 @@ async function processEvent(
     );
   }
   if (body.external_id !== undefined) {
-    const existing = await repository.findEvent(trx, shop.id, source, body.external_id);
+    const existing = await session.findEvent(trx, source, body.external_id);
     if (existing) return duplicateOf(existing, body.type, pointer);
   }
   const occurredAt = body.occurred_at === undefined ? now.toISOString() : new Date(body.occurred_at).toISOString();
@@ -427,9 +460,12 @@ async function processEvent(
     event.status = "skipped";
     event.reason = reason;
   };
+  let order: OrdersTable | null = null;
 
   if (isUndo) {
     const orderId = (body.order as NonNullable<EventBody["order"]>).id;
+    // The refund reads and updates the order row: rows still held in an insert buffer go in first.
+    await flushInserts(trx);
     const known = await repository.findOrder(trx, shop.id, source, orderId);
     if (known && body.refund && body.refund.currency !== known.currency) {
       throw invalid(`${pointer}/refund/currency`, `must be the order's currency ${known.currency}`);
@@ -442,7 +478,7 @@ async function processEvent(
     let existingOrder: OrdersTable | undefined;
     if (body.type === "order.paid" && body.order) {
       amounts = await orderAmounts(trx, shop, body.order, pointer);
-      existingOrder = await repository.findOrder(trx, shop.id, source, body.order.id);
+      existingOrder = await session.findPaidOrder(trx, source, body.order.id);
     }
     session.wrote = true;
     const member = await applyMemberPlan(trx, shop, plan, body, now);
@@ -450,7 +486,7 @@ async function processEvent(
     explanation.member = member ? { id: member.id, status: member.status } : null;
     let facts = null;
     if (body.type === "order.paid" && body.order && amounts) {
-      const first = member ? await repository.isFirstOrder(trx, shop.id, member.id) : false;
+      const first = member ? await session.isFirstOrder(trx, member.id) : false;
       explanation.order = { id: body.order.id, ...amounts, is_first_order: first };
       facts = orderFacts(body.order, amounts, first);
     }
@@ -487,7 +523,7 @@ async function processEvent(
     // An order Laurel could not value is not recorded, so it can earn once the shop adds a rate.
     const recordOrder = amounts !== null && amounts.conversion !== "no_rate" && existingOrder === undefined;
     if (body.type === "order.paid" && body.order && amounts && recordOrder) {
-      await repository.insertOrder(trx, {
+      order = {
         shop_id: shop.id,
         source,
         external_id: body.order.id,
@@ -505,14 +541,15 @@ async function processEvent(
         cancelled_at: null,
         created_at: now.toISOString(),
         updated_at: now.toISOString(),
-      });
+      };
+      await repository.insertOrder(trx, order);
     }
   }
   event.explanation = JSON.stringify(explanation);
   // On PostgreSQL a concurrent request may have stored the same event since the lookup above: the
   // insert then waits for it and does nothing, and this event is undone and answered with that one.
   if (!(await repository.insertEvent(trx, event))) throw new LostDuplicateRace(source, body.external_id ?? "");
-  return { event, duplicate: false };
+  return { event, duplicate: false, order };
 }
 
 /** Refunds and cancellations: take back the order's points in proportion to what was refunded. */
@@ -613,14 +650,48 @@ export class EventNeedsIsolation extends Error {
   }
 }
 
+/**
+ * Runs a batch's events with an insert buffer. A database error there (often from the flush, where
+ * it cannot say which event caused it) becomes EventNeedsIsolation: the run with a savepoint per
+ * event, writing row by row, meets it at the event it belongs to.
+ */
+export async function buffered<T>(trx: Tx, work: () => Promise<T>): Promise<T> {
+  try {
+    return await withInsertBuffer(trx, work);
+  } catch (error) {
+    if (isAppError(error) || needsIsolation(error)) throw error;
+    throw new EventNeedsIsolation(error);
+  }
+}
+
+/** The first, unisolated run of a batch cannot stand: run it again with a savepoint per event. */
+export function needsIsolation(error: unknown): boolean {
+  return error instanceof EventNeedsIsolation || error instanceof repository.EventsStoredConcurrently;
+}
+
 /** Lost races with a concurrent transaction: running the event again finds what the other one stored. */
 function isRace(error: unknown): boolean {
-  return error instanceof LostDuplicateRace || isUniqueViolation(error);
+  return error instanceof LostDuplicateRace || isUniqueViolation(error) || isIdentifierRace(error);
+}
+
+/**
+ * identifier_taken while writing: on PostgreSQL another request committed the identifier after
+ * this event found it free, and before the member was created with it. Running the event again
+ * finds that member.
+ */
+function isIdentifierRace(error: unknown): boolean {
+  return isAppError(error) && error.code === "identifier_taken";
 }
 
 const savepoint = sql`savepoint laurel_event`;
 const releaseSavepoint = sql`release savepoint laurel_event`;
 const rollbackToSavepoint = sql`rollback to savepoint laurel_event`;
+
+/** The answer for a processed event, remembered by the session once it is stored for good. */
+function settled(session: IngestSession, result: IngestResult & { order?: OrdersTable | null }): IngestResult {
+  if (!result.duplicate) session.remember(result.event, result.order ?? null);
+  return { event: result.event, duplicate: result.duplicate };
+}
 
 /**
  * Runs one event in the caller's transaction. With `session.isolation` "savepoints" (webhooks,
@@ -638,7 +709,7 @@ export async function ingestInTransaction(
   if (session.isolation === "none") {
     session.wrote = false;
     try {
-      return await processEvent(trx, session, body, options, now);
+      return settled(session, await processEvent(trx, session, body, options, now));
     } catch (error) {
       if (session.wrote) throw new EventNeedsIsolation(error);
       throw error;
@@ -650,7 +721,7 @@ export async function ingestInTransaction(
     try {
       const result = await processEvent(trx, session, body, options, now);
       await releaseSavepoint.execute(trx);
-      return result;
+      return settled(session, result);
     } catch (error) {
       await rollbackToSavepoint.execute(trx);
       await releaseSavepoint.execute(trx);
@@ -658,7 +729,7 @@ export async function ingestInTransaction(
         const existing = await repository.findEvent(trx, session.shopId, error.source, error.externalId);
         if (existing) return duplicateOf(existing, body.type, options.pointer);
       }
-      if (!(isUniqueViolation(error) && attempt < 3)) throw error;
+      if (!((isUniqueViolation(error) || isIdentifierRace(error)) && attempt < 3)) throw error;
     }
   }
 }
@@ -700,26 +771,33 @@ export async function ingestEventsInTransaction(
   extra?: (trx: Tx, items: BatchItem[]) => Promise<void>,
 ): Promise<BatchItem[]> {
   const pointerOf = options.pointerOf ?? ((index: number) => `/body/events/${index}`);
+  const ingestAll = async (trx: Tx, session: IngestSession) => {
+    const items: BatchItem[] = [];
+    for (const [index, body] of bodies.entries()) {
+      try {
+        const result = await ingestInTransaction(trx, session, body, { ...options, pointer: pointerOf(index) }, now);
+        items.push({ index, result });
+      } catch (error) {
+        if (!isAppError(error)) throw error;
+        items.push({ index, error });
+      }
+    }
+    return items;
+  };
   const run = (isolation: "savepoints" | "none") =>
     withTransaction(database, async (trx) => {
       const session = new IngestSession(shopId, isolation);
-      const items: BatchItem[] = [];
-      for (const [index, body] of bodies.entries()) {
-        try {
-          const result = await ingestInTransaction(trx, session, body, { ...options, pointer: pointerOf(index) }, now);
-          items.push({ index, result });
-        } catch (error) {
-          if (!isAppError(error)) throw error;
-          items.push({ index, error });
-        }
-      }
+      // Without savepoints, the rows nothing reads back during the batch wait in a buffer and go
+      // in as multi-row inserts at the end (or when a refund or a limit needs them).
+      const items =
+        isolation === "none" ? await buffered(trx, () => ingestAll(trx, session)) : await ingestAll(trx, session);
       if (extra) await extra(trx, items);
       return items;
     });
   try {
     return await run("none");
   } catch (error) {
-    if (!(error instanceof EventNeedsIsolation)) throw error;
+    if (!needsIsolation(error)) throw error;
     return run("savepoints");
   }
 }

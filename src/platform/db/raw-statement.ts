@@ -25,22 +25,22 @@ function isPostgres(db: Kysely<Database>): boolean {
 }
 
 /**
- * `insert into <table> (<columns>) values (?, …), (?, …)` for `rows` rows, made once per row
- * count and kept, so multi-row inserts get the same treatment as fixed statements.
+ * `insert into <table> (<columns>) values (?, …), (?, …) <suffix>` for `rows` rows, made once per
+ * row count and kept, so multi-row inserts get the same treatment as fixed statements. The suffix
+ * is portable SQL such as `on conflict (…) do nothing returning id`; the rows it returns are returned.
  */
-export function rawInsert(table: string, columns: readonly string[]) {
+export function rawInsert(table: string, columns: readonly string[], suffix = "") {
   const statements = new Map<number, ReturnType<typeof rawStatement>>();
   const tuple = `(${columns.map(() => "?").join(", ")})`;
-  return async (db: Kysely<Database>, rows: ReadonlyArray<readonly unknown[]>): Promise<void> => {
-    if (rows.length === 0) return;
+  return async (db: Kysely<Database>, rows: ReadonlyArray<readonly unknown[]>): Promise<unknown[]> => {
+    if (rows.length === 0) return [];
     let statement = statements.get(rows.length);
     if (!statement) {
-      statement = rawStatement(
-        `insert into ${table} (${columns.join(", ")}) values ${Array.from({ length: rows.length }, () => tuple).join(", ")}`,
-      );
+      const values = Array.from({ length: rows.length }, () => tuple).join(", ");
+      statement = rawStatement(`insert into ${table} (${columns.join(", ")}) values ${values} ${suffix}`.trim());
       statements.set(rows.length, statement);
     }
-    await statement(db, rows.flat());
+    return statement(db, rows.flat());
   };
 }
 
