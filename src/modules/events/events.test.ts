@@ -601,6 +601,12 @@ describeEachDialect("events and earning", (dialect) => {
       payload: "{not json",
     });
     expect(malformed.statusCode).toBe(400);
+    const checkIn = { type: "checked_in", member: { email: "a@example.com" } };
+    for (const events of [[], Array.from({ length: 1001 }, () => checkIn)]) {
+      const batch = await h.send("POST", shop.secretKey, "/v1/events/batch", { events });
+      expect(batch.statusCode, `${events.length} events`).toBe(400);
+      expect(batch.json().code).toBe("validation_failed");
+    }
     expect(await h.counts()).toEqual(before);
   });
 
@@ -615,6 +621,12 @@ describeEachDialect("events and earning", (dialect) => {
     expect((await h.ok(h.send("GET", other.secretKey, "/v1/events"), 200)).data).toEqual([]);
     const foreign = await h.send("POST", other.secretKey, "/v1/events", { type: "checked_in", member_id: member.id });
     expect(foreign.statusCode).toBe(404);
+    const foreignBatch = await h.ok(
+      h.send("POST", other.secretKey, "/v1/events/batch", { events: [{ type: "checked_in", member_id: member.id }] }),
+      200,
+    );
+    expect(foreignBatch).toMatchObject({ created: 0, failed: 1 });
+    expect(foreignBatch.data[0].error.code).toBe("member_not_found");
     // The same external id in another shop is another event.
     const mine = await h.event(shop, { type: "checked_in", external_id: "same", member_id: member.id });
     const theirs = await h.event(other, {

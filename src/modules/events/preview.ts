@@ -1,11 +1,11 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../platform/db/schema.js";
 import { AppError } from "../../platform/errors.js";
-import type { MembersTable } from "../members/tables.js";
 import { type Explanation, evaluateRules } from "../rules/index.js";
 import { type ActiveRule, checkDraft, listActiveRules, type RuleDraft, toActiveRule } from "../rules/service.js";
 import type { Shop } from "../shops/index.js";
 import { evaluationContext, type OrderAmounts, orderAmounts, orderFacts, ruleUsage } from "./context.js";
+import { type EventMember, findMember, isFirstOrder } from "./repository.js";
 import type { EventBody } from "./schema.js";
 
 export interface PreviewInput {
@@ -41,15 +41,9 @@ export async function previewRules(db: Kysely<Database>, input: PreviewInput, no
         });
       })
     : await listActiveRules(db, shop.id, event.type);
-  let member: MembersTable | null = null;
+  let member: EventMember | null = null;
   if (input.memberId !== undefined) {
-    member =
-      (await db
-        .selectFrom("members")
-        .selectAll()
-        .where("shop_id", "=", shop.id)
-        .where("id", "=", input.memberId)
-        .executeTakeFirst()) ?? null;
+    member = (await findMember(db, shop.id, input.memberId)) ?? null;
     if (!member) {
       throw new AppError("member_not_found", `No member ${input.memberId} in this shop`, {
         errors: [{ pointer: "/body/member_id", message: "is not a member of this shop" }],
@@ -61,15 +55,7 @@ export async function previewRules(db: Kysely<Database>, input: PreviewInput, no
   let facts = null;
   if (event.order && event.type === "order.paid") {
     amounts = await orderAmounts(db, shop, event.order, "/body/event");
-    const first = member
-      ? (await db
-          .selectFrom("orders")
-          .select("external_id")
-          .where("shop_id", "=", shop.id)
-          .where("member_id", "=", member.id)
-          .limit(1)
-          .executeTakeFirst()) === undefined
-      : true;
+    const first = member ? await isFirstOrder(db, shop.id, member.id) : true;
     facts = orderFacts(event.order, amounts, first);
   }
   const context = evaluationContext({

@@ -159,6 +159,19 @@ export async function insertAwards(trx: Tx, rows: EventAwardsTable[]): Promise<v
   await insertOrBuffer(trx, insertAwardRows, rows.map(awardColumns.values));
 }
 
+const eventCreditsStatement = rawStatement<{ id: string; amount: number; reversed_amount: number }>(
+  `select t.id, t.amount, t.reversed_amount from ledger_transactions t
+   where t.shop_id = ? and t.id in (
+     select a.transaction_id from event_awards a where a.shop_id = ? and a.event_id = ? and a.transaction_id is not null
+   )
+   order by t.id`,
+);
+
+/** The ledger credits an event's awards went into, oldest first. */
+export async function listEventCredits(trx: Tx, shopId: string, eventId: string) {
+  return eventCreditsStatement(trx, [shopId, shopId, eventId]);
+}
+
 /** Reads an order under its row lock (the no-op update takes it), so refunds of one order queue up. */
 const lockOrderStatement = rawStatement<OrdersTable>(
   "update orders set updated_at = updated_at where shop_id = ? and source = ? and external_id = ? returning *",

@@ -284,7 +284,7 @@ async function creditAwards(
     label: string;
   },
   now: Date,
-): Promise<{ lines: LedgerLine[]; awards: EventAwardsTable[] }> {
+): Promise<LedgerLine[]> {
   const { event, rules, explanation } = input;
   const groups = new Map<string, { pendingUntil: string | null; expiresAt: string | null; lines: RuleExplanation[] }>();
   for (const line of explanation.rules) {
@@ -350,7 +350,7 @@ async function creditAwards(
       occurred_at: event.occurred_at,
     }));
   await repository.insertAwards(trx, awards);
-  return { lines, awards };
+  return lines;
 }
 
 /**
@@ -362,14 +362,8 @@ async function reverseOrderCredits(
   input: { shopId: string; order: OrdersTable; amount: number; eventId: string; actor: Actor; reason: string },
   now: Date,
 ): Promise<{ transactions: string[]; debt: number }> {
-  const credits = await trx
-    .selectFrom("ledger_transactions")
-    .select(["id", "amount", "reversed_amount"])
-    .where("shop_id", "=", input.shopId)
-    .where("reference", "=", input.order.paid_event_id)
-    .where("type", "=", "earn")
-    .orderBy("id")
-    .execute();
+  // The paid event's awards name its credits (found by primary key; the ledger has no index on reference).
+  const credits = await repository.listEventCredits(trx, input.shopId, input.order.paid_event_id);
   let left = input.amount;
   let debt = 0;
   const transactions: string[] = [];
@@ -512,7 +506,7 @@ async function processEvent(
       const evaluation = evaluateRules(rules, context, usage);
       Object.assign(explanation, evaluation);
       const label = body.order?.number ? `${body.type} ${body.order.number}` : body.type;
-      const { lines } = await creditAwards(
+      const lines = await creditAwards(
         trx,
         { shop, event, memberId: member.id, rules, explanation: evaluation, actor: options.actor, label },
         now,
