@@ -417,6 +417,38 @@ describeEachDialect("events and earning", (dialect) => {
     await h.expectClean(shop);
   });
 
+  it("refunds in a batch the orders paid earlier in the same batch, from the credits just written", async () => {
+    const shop = await createShop(t());
+    await h.rule(shop, tenPerDollar);
+    const response = await h.ok(
+      h.send("POST", shop.secretKey, "/v1/events/batch", {
+        events: [
+          h.order("7101", 3000),
+          h.order("7102", 5000),
+          {
+            type: "order.refunded",
+            external_id: "r-7101",
+            order: { id: "7101" },
+            refund: { amount: 1500, currency: "USD" },
+          },
+          h.order("7103", 2000),
+          {
+            type: "order.refunded",
+            external_id: "r-7102",
+            order: { id: "7102" },
+            refund: { amount: 5000, currency: "USD" },
+          },
+        ],
+      }),
+      200,
+    );
+    expect(response).toMatchObject({ created: 5, failed: 0 });
+    expect(response.data.map((item: Json) => item.event.points)).toEqual([300, 500, -150, 200, -500]);
+    const memberId = response.data[0].event.member_id as string;
+    expect(await h.points(shop, memberId)).toMatchObject({ available: 350, lifetime_earned: 350 });
+    await h.expectClean(shop);
+  });
+
   it("takes a batch larger than the API's usual 1 MiB body limit", async () => {
     const shop = await createShop(t());
     const member = await h.ok(h.send("POST", shop.secretKey, "/v1/members"), 201);
