@@ -7,6 +7,7 @@ import { registerLedgerRoutes } from "./modules/ledger/index.js";
 import { registerMemberRoutes } from "./modules/members/index.js";
 import { registerRuleRoutes } from "./modules/rules/routes.js";
 import { registerShopRoutes } from "./modules/shops/index.js";
+import { registerTierRoutes } from "./modules/tiers/index.js";
 import type { AppDeps } from "./platform/deps.js";
 import { type Caller, registerAuth } from "./platform/http/auth.js";
 import { registerIdempotency } from "./platform/http/idempotency.js";
@@ -84,6 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerEventTypeRoutes(app, deps);
   registerRuleRoutes(app, deps);
   registerEventRoutes(app, deps);
+  registerTierRoutes(app, deps);
   registerIntegrationRoutes(app, deps);
 
   await app.ready();

@@ -10,6 +10,7 @@ import { withTransaction } from "../platform/db/transaction.js";
 import { clock, describeError, print, readConfig, withDatabase } from "./context.js";
 import { registerImportCommand } from "./import.js";
 import { serve } from "./serve.js";
+import { registerTiersCommand } from "./tiers.js";
 
 const program = new Command()
   .name("laurel")
@@ -216,6 +217,7 @@ program
   });
 
 registerImportCommand(program);
+registerTiersCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -7,6 +7,7 @@ import type { Config } from "../platform/config.js";
 import { type DatabaseHandle, openDatabase } from "../platform/db/database.js";
 import { migrateToLatest } from "../platform/db/migrate.js";
 import { createLogger, type Logger } from "../platform/logger.js";
+import { scheduleSweeps } from "./sweeps.js";
 
 function demoBanner(demo: ShopWithKeys, url: string): string {
   const line = "=".repeat(78);
@@ -42,6 +43,7 @@ export async function serve(config: Config): Promise<FastifyInstance> {
     if (demo) process.stdout.write(demoBanner(demo, url));
   }
   logger.info({ address, database: database.dialect }, `Laurel is listening on ${url} (API reference at ${url}/docs)`);
+  const stopSweeps = scheduleSweeps(database, systemClock, logger, config.sweepIntervalSeconds);
 
   // Node keeps a keep-alive connection open after the response that was in flight when the
   // server began to close, so shutdown would wait for the client to hang up or for the timeout.
@@ -72,6 +74,7 @@ export async function serve(config: Config): Promise<FastifyInstance> {
     timer.unref();
     try {
       await app.close();
+      await stopSweeps();
       await database.close();
       logger.info("shutdown complete");
       logger.flush();

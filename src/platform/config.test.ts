@@ -30,6 +30,7 @@ describe("loadConfig", () => {
       demoShop: true,
       shutdownTimeoutMs: 10_000,
       trustProxy: false,
+      sweepIntervalSeconds: 300,
     });
   });
 
@@ -53,6 +54,7 @@ describe("loadConfig", () => {
         LAUREL_DEMO_SHOP: "off",
         LAUREL_SHUTDOWN_TIMEOUT_MS: "0",
         LAUREL_TRUST_PROXY: "YES",
+        LAUREL_SWEEP_INTERVAL: "0",
       },
       { isTerminal: false },
     );
@@ -68,6 +70,7 @@ describe("loadConfig", () => {
       demoShop: false,
       shutdownTimeoutMs: 0,
       trustProxy: true,
+      sweepIntervalSeconds: 0,
     });
   });
 

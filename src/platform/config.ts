@@ -25,6 +25,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Trust X-Forwarded-* from a reverse proxy (so request.ip and protocol are the client's). */
   trustProxy: boolean;
+  /** Seconds between the server's scheduled sweeps (points settlement, tier re-evaluation); 0: none. */
+  sweepIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -106,6 +108,7 @@ export function loadConfig(env: Env = process.env, options: { isTerminal?: boole
     demoShop: readBoolean(env, "LAUREL_DEMO_SHOP", true),
     shutdownTimeoutMs: readInteger(env, "LAUREL_SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
     trustProxy: readBoolean(env, "LAUREL_TRUST_PROXY", false),
+    sweepIntervalSeconds: readInteger(env, "LAUREL_SWEEP_INTERVAL", 300, 0, 86_400),
   };
 }
 

@@ -18,6 +18,8 @@ export const idPrefixes = {
   event: "ev",
   rule: "rul",
   importRun: "imp",
+  tierChange: "tch",
+  tierSweep: "tsw",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

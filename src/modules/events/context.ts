@@ -118,14 +118,16 @@ export function evaluationContext(input: {
   network: string | null;
   member: Pick<MembersTable, "birthday_month" | "birthday_day" | "tags"> | null;
   order: OrderFacts | null;
+  /** The member's tier key and the tier's points multiplier, when the shop has tiers. */
+  tier?: { key: string; multiplier: EvaluationContext["member"]["tierMultiplier"] } | null;
 }): EvaluationContext {
   const { shop, member } = input;
   return {
     event: { type: input.type, occurredAt: input.occurredAt, network: input.network },
     order: input.order,
     member: {
-      // Tiers arrive with the tiers module; until then no member has one.
-      tier: null,
+      tier: input.tier?.key ?? null,
+      tierMultiplier: input.tier?.multiplier ?? null,
       tags: member ? (JSON.parse(member.tags) as string[]) : [],
       isBirthday: member ? isBirthday(member, new Date(input.occurredAt), shop.timezone) : false,
     },

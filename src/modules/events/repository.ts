@@ -22,11 +22,19 @@ export async function findEvent(
 /** What events need of a member: who it is now, whether it can earn, and what rules look at. */
 export type EventMember = Pick<
   MembersTable,
-  "shop_id" | "id" | "status" | "merged_into_member_id" | "birthday_month" | "birthday_day" | "tags"
+  | "shop_id"
+  | "id"
+  | "status"
+  | "merged_into_member_id"
+  | "birthday_month"
+  | "birthday_day"
+  | "tags"
+  | "joined_at"
+  | "created_at"
 >;
 
 const findMemberStatement = rawStatement<EventMember>(
-  "select shop_id, id, status, merged_into_member_id, birthday_month, birthday_day, tags from members where shop_id = ? and id = ?",
+  "select shop_id, id, status, merged_into_member_id, birthday_month, birthday_day, tags, joined_at, created_at from members where shop_id = ? and id = ?",
 );
 
 export async function findMember(trx: Tx, shopId: string, memberId: string): Promise<EventMember | undefined> {

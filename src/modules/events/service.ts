@@ -13,6 +13,14 @@ import type { IdentifierKind } from "../members/tables.js";
 import { type Explanation, evaluateRules, type RuleExplanation } from "../rules/index.js";
 import { type ActiveRule, listActiveRules } from "../rules/service.js";
 import { getShop, type Shop } from "../shops/index.js";
+import {
+  evaluateAfterActivity,
+  getProgram,
+  grantBirthdayGift,
+  memberTierState,
+  type StoredProgram,
+  type TierChangeResult,
+} from "../tiers/index.js";
 import { evaluationContext, type OrderAmounts, orderAmounts, orderFacts, ruleUsage } from "./context.js";
 import { isKnownEventType } from "./event-types.js";
 import type { EventMember } from "./repository.js";
@@ -56,6 +64,12 @@ export interface EventExplanation extends Partial<Explanation> {
   ledger: LedgerLine[];
   clawback: Clawback | null;
   notes: string[];
+  /** The member's tier when the event was evaluated, and what the event changed about it. */
+  tier?: {
+    key: string;
+    change: TierChangeResult | null;
+    birthday_gift: { points: number; transaction_id: string | null; note: string | null } | null;
+  };
 }
 
 export interface IngestOptions {
@@ -133,6 +147,14 @@ export class IngestSession {
       this.orders.set(`${order.source}\u0000${order.external_id}`, order);
       if (order.member_id !== null) this.membersWithOrders.add(order.member_id);
     }
+  }
+
+  private program: StoredProgram | null | undefined;
+
+  /** The shop's tier program, or null when it has none. */
+  async tierProgram(trx: Tx): Promise<StoredProgram | null> {
+    if (this.program === undefined) this.program = (await getProgram(trx, this.shopId)) ?? null;
+    return this.program;
   }
 
   async activeRules(trx: Tx, type: string): Promise<ActiveRule[]> {
@@ -494,6 +516,8 @@ async function processEvent(
       skip(refusal);
     } else if (member) {
       const rules = await session.activeRules(trx, body.type);
+      const program = await session.tierProgram(trx);
+      const tier = program ? (await memberTierState(trx, shop.id, program.program, member.id)).tier : null;
       const context = evaluationContext({
         shop,
         type: body.type,
@@ -501,6 +525,13 @@ async function processEvent(
         network: body.network ?? null,
         member,
         order: facts,
+        tier: tier && {
+          key: tier.key,
+          multiplier: tier.benefits.points_multiplier && {
+            ...tier.benefits.points_multiplier,
+            label: `${tier.key} tier`,
+          },
+        },
       });
       const usage = await ruleUsage(trx, shop, member.id, rules, occurredAt);
       const evaluation = evaluateRules(rules, context, usage);
@@ -538,12 +569,56 @@ async function processEvent(
       };
       await repository.insertOrder(trx, order);
     }
+    const program = await session.tierProgram(trx);
+    if (program && member && refusal === null) {
+      explanation.tier = await tierAfterEvent(
+        trx,
+        { shop, program, member, event, actor: options.actor, recordedOrder: order !== null },
+        now,
+      );
+    }
   }
   event.explanation = JSON.stringify(explanation);
   // On PostgreSQL a concurrent request may have stored the same event since the lookup above: the
   // insert then waits for it and does nothing, and this event is undone and answered with that one.
   if (!(await repository.insertEvent(trx, event))) throw new LostDuplicateRace(source, body.external_id ?? "");
   return { event, duplicate: false, order };
+}
+
+/**
+ * The tier side of an event that earned: the birthday gift of the member's tier on a birthday
+ * event, then an upgrade if what the member did now qualifies them for more (or ends a grace period).
+ */
+async function tierAfterEvent(
+  trx: Tx,
+  input: {
+    shop: Shop;
+    program: StoredProgram;
+    member: EventMember;
+    event: EventsTable;
+    actor: Actor;
+    recordedOrder: boolean;
+  },
+  now: Date,
+): Promise<NonNullable<EventExplanation["tier"]>> {
+  const { shop, program, member, event } = input;
+  const birthdayGift =
+    event.type === "birthday"
+      ? await grantBirthdayGift(trx, { shop, stored: program, memberId: member.id, event, actor: input.actor }, now)
+      : null;
+  if (birthdayGift?.transaction_id) event.points += birthdayGift.points;
+  const tierMember = { id: member.id, since: member.joined_at ?? member.created_at };
+  // Only what adds to the metrics can raise a tier: an order, or points.
+  const change =
+    input.recordedOrder || event.points > 0
+      ? await evaluateAfterActivity(
+          trx,
+          { shop, stored: program, member: tierMember, eventId: event.id, actor: input.actor },
+          now,
+        )
+      : null;
+  const state = await memberTierState(trx, shop.id, program.program, member.id);
+  return { key: state.tier.key, change, birthday_gift: birthdayGift };
 }
 
 /** Refunds and cancellations: take back the order's points in proportion to what was refunded. */

@@ -1,4 +1,4 @@
-export { systemActor, type TransactionDetails } from "./posting.js";
+export { lockAccountOrThrow as lockMemberAccount, systemActor, type TransactionDetails } from "./posting.js";
 export {
   getPointsSummary,
   getReservation,

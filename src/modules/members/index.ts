@@ -15,4 +15,5 @@ export {
   updateMember,
   upsertMemberByIdentifier,
 } from "./service.js";
+export { authenticateCustomer, CustomerTokenHeaders, customerOf } from "./storefront-routes.js";
 export { getMemberTimeline, type TimelineItem, type TimelinePage } from "./timeline.js";

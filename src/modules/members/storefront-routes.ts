@@ -38,7 +38,7 @@ declare module "fastify" {
   }
 }
 
-const CustomerTokenHeaders = Type.Object({
+export const CustomerTokenHeaders = Type.Object({
   [customerTokenHeader]: Type.String({
     description:
       "The shopper's customer token: `<subject>.<expires>.<signature>` (docs/members.md). Required with a secret key too.",
@@ -106,7 +106,7 @@ const maxUserAgentLength = 500;
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
 
 /** The member a storefront request acts for; only on routes behind `authenticateCustomer`. */
-function customerOf(request: FastifyRequest): CustomerIdentity {
+export function customerOf(request: FastifyRequest): CustomerIdentity {
   if (!request.customer) throw new Error(`route ${request.routeOptions.url} has no customer`);
   return request.customer;
 }
@@ -117,7 +117,7 @@ function customerOf(request: FastifyRequest): CustomerIdentity {
  * stored responses by shop, and every shopper of a shop shares the publishable key and these paths,
  * so an unscoped key would let one shopper replay another's stored response.
  */
-function authenticateCustomer(deps: AppDeps) {
+export function authenticateCustomer(deps: AppDeps) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     reply.header("cache-control", "private, no-store");
     const header = request.headers[customerTokenHeader];

@@ -107,6 +107,8 @@ export interface EvaluationContext {
     tags: string[];
     /** Whether the event falls on the member's birthday in the shop time zone; the caller knows the birthday. */
     isBirthday: boolean;
+    /** The tier's points multiplier, which every rule applies on order.paid events. */
+    tierMultiplier?: { numerator: number; denominator: number; label: string } | null;
   };
   shop: { timezone: string; currency: string };
 }

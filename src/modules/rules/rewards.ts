@@ -152,6 +152,17 @@ export function computeReward(input: RewardInput, context: EvaluationContext): R
       reason: condition === null || condition.matched ? null : condition.trace.reason,
     };
   });
+  // A tier's multiplier rewards purchases: it applies to every rule on order.paid events.
+  const tier = context.member.tierMultiplier;
+  if (tier && context.event.type === "order.paid") {
+    lines.push({
+      label: tier.label,
+      numerator: tier.numerator,
+      denominator: tier.denominator,
+      applied: true,
+      reason: null,
+    });
+  }
   const multiplied = multiplyPoints(
     base.points,
     lines.filter((line) => line.applied),

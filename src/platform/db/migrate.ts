@@ -3,6 +3,7 @@ import * as foundation from "./migrations/0001_foundation.js";
 import * as ledger from "./migrations/0002_ledger.js";
 import * as members from "./migrations/0003_members.js";
 import * as events from "./migrations/0004_events.js";
+import * as tiers from "./migrations/0005_tiers.js";
 import type { Database } from "./schema.js";
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, a build and tests. */
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   "0002_ledger": ledger,
   "0003_members": members,
   "0004_events": events,
+  "0005_tiers": tiers,
 };
 
 async function migrator(db: Kysely<Database>): Promise<Migrator> {

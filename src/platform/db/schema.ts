@@ -24,6 +24,14 @@ import type {
 } from "../../modules/members/tables.js";
 import type { EarningRulesTable, EarningRuleVersionsTable } from "../../modules/rules/tables.js";
 import type { ShopsTable } from "../../modules/shops/tables.js";
+import type {
+  MemberTiersTable,
+  TierChangesTable,
+  TierEntryRewardsTable,
+  TierProgramsTable,
+  TierProgramVersionsTable,
+  TierSweepsTable,
+} from "../../modules/tiers/tables.js";
 import type { IdempotencyKeysTable } from "../http/idempotency.js";
 import type { OutboxTable } from "../outbox.js";
 
@@ -56,4 +64,10 @@ export interface Database {
   shop_integrations: ShopIntegrationsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   import_runs: ImportRunsTable;
+  tier_programs: TierProgramsTable;
+  tier_program_versions: TierProgramVersionsTable;
+  member_tiers: MemberTiersTable;
+  tier_changes: TierChangesTable;
+  tier_entry_rewards: TierEntryRewardsTable;
+  tier_sweeps: TierSweepsTable;
 }
