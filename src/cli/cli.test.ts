@@ -6,7 +6,8 @@ import { createTestDatabaseUrl, type TestDatabaseUrl } from "../../test/support/
 import { findActiveKeyByToken } from "../modules/keys/index.js";
 import { creditPoints, debitPoints, reservePoints, verifyLedger } from "../modules/ledger/index.js";
 import { createMember } from "../modules/members/index.js";
-import { createShopWithKeys, listShops, type ShopWithKeys } from "../modules/shops/index.js";
+import { createShopWithKeys, getShop, listShops, type ShopWithKeys } from "../modules/shops/index.js";
+import { assignTier, saveProgram } from "../modules/tiers/index.js";
 import { type DatabaseHandle, type Dialect, openDatabase } from "../platform/db/database.js";
 import { migrateToLatest } from "../platform/db/migrate.js";
 import { withTransaction } from "../platform/db/transaction.js";
@@ -265,7 +266,11 @@ describe("laurel command line usage", () => {
   const unusedDatabase = { LAUREL_DATABASE_URL: "file:./never-created.db" };
 
   it.concurrent.each([
-    [[], ["serve", "migrate", "shops", "keys", "verify", "settle"]],
+    [[], ["serve", "migrate", "shops", "keys", "verify", "settle", "import", "tiers"]],
+    [
+      ["tiers", "reevaluate"],
+      ["Usage: laurel tiers reevaluate", "--shop <id>", "--all", "--json", "--no-progress"],
+    ],
     [["serve"], ["Usage: laurel serve"]],
     [["migrate"], ["Usage: laurel migrate", "[action]", "up or status", "--json"]],
     [
@@ -550,6 +555,88 @@ describeEachDialect("laurel verify and settle", (dialect: Dialect) => {
       const again = await runLaurel(["settle", "--shop", expiring.shopId], env);
       expectSuccess(again);
       expect(again.stdout).toBe("Settled 0 account(s) in 1 shop(s).\n");
+    },
+    cliTimeoutMs,
+  );
+});
+
+describeEachDialect("laurel tiers reevaluate", (dialect: Dialect) => {
+  const databases: TestDatabaseUrl[] = [];
+  afterEach(async () => {
+    for (const database of databases.splice(0)) await database.drop();
+  });
+  const cliTimeoutMs = 60_000;
+
+  it(
+    "re-evaluates the members that are due, then with --all every member, and says what it did",
+    async () => {
+      const target = await createTestDatabaseUrl(dialect);
+      databases.push(target);
+      const then = new Date("2020-01-01T00:00:00.000Z");
+      const database = openDatabase(target.url, { poolSize: 1 });
+      let shopId = "";
+      let memberId = "";
+      try {
+        await migrateToLatest(database.db);
+        await withTransaction(database, async (trx) => {
+          const { shop } = await createShopWithKeys(trx, { name: "Tier Shop", baseCurrency: "USD" }, then);
+          const member = await createMember(trx, { shopId: shop.id }, then);
+          shopId = shop.id;
+          memberId = member.id;
+          await saveProgram(
+            trx,
+            await getShop(trx, shop.id),
+            {
+              grace_days: 0,
+              tiers: [
+                { key: "member", name: { en: "Member" } },
+                { key: "silver", name: { en: "Silver" }, thresholds: { orders: 1 } },
+                { key: "gold", name: { en: "Gold" }, thresholds: { orders: 5 } },
+              ],
+            },
+            { type: "admin", id: "cli-test" },
+            then,
+          );
+          await assignTier(
+            trx,
+            {
+              shopId,
+              memberId,
+              tier: "gold",
+              reason: "Launch",
+              lockedUntil: null,
+              actor: { type: "admin", id: "cli-test" },
+            },
+            then,
+          );
+        });
+      } finally {
+        await database.close();
+      }
+      const env = { LAUREL_DATABASE_URL: target.url };
+      // Gold since 2020 without an order: due long ago on the real clock, it drops one tier.
+      expect(jsonOf(await runLaurel(["tiers", "reevaluate", "--shop", shopId, "--json"], env))).toEqual({
+        shops: [{ shop_id: shopId, evaluated: 1, changed: 1, resumed: false }],
+      });
+      const again = await runLaurel(["tiers", "reevaluate"], env);
+      expectSuccess(again);
+      expect(again.stdout).toBe(`${shopId}: 0 member(s) evaluated, 0 changed tier.\n`);
+      expect(jsonOf(await runLaurel(["tiers", "reevaluate", "--all", "--json"], env))).toEqual({
+        shops: [{ shop_id: shopId, evaluated: 1, changed: 0, resumed: false }],
+      });
+      const check = openDatabase(target.url, { poolSize: 1 });
+      try {
+        const row = await check.db
+          .selectFrom("member_tiers")
+          .select(["tier"])
+          .where("member_id", "=", memberId)
+          .executeTakeFirstOrThrow();
+        expect(row.tier).toBe("silver");
+      } finally {
+        await check.close();
+      }
+      const missing = await runLaurel(["tiers", "reevaluate", "--shop", "shop_01JD0000000000000000000000"], env);
+      expect(missing.code).toBe(1);
     },
     cliTimeoutMs,
   );

@@ -396,14 +396,13 @@ async function endGrace(
   );
 }
 
-/** The first period end after now, stepping from `from` period by period. */
+/**
+ * The end of the period after the one ending at `from`. One step only: when a sweep runs late by
+ * more than a period, the member is due again at once and the next period is judged on its own.
+ */
 function advancePeriod(context: ChangeContext, from: string | null): string {
   const { stored, shop, now } = context;
-  let end = from ?? now.toISOString();
-  do {
-    end = nextPeriodEnd(stored.program, new Date(end), shop.timezone);
-  } while (end <= now.toISOString());
-  return end;
+  return nextPeriodEnd(stored.program, from === null ? now : new Date(from), shop.timezone);
 }
 
 /**
@@ -615,6 +614,7 @@ export async function reevaluateAllMembers(
   shopId: string,
   now: Date,
   onProgress?: (progress: SweepProgress & { total: number }) => void,
+  chunkSize = allChunk,
 ): Promise<SweepProgress & { sweepId: string; resumed: boolean }> {
   const shop = await getShop(database.db, shopId);
   const stored = await getProgramOrThrow(database.db, shopId);
@@ -654,7 +654,7 @@ export async function reevaluateAllMembers(
       .where("members.shop_id", "=", shopId)
       .where("members.status", "=", "active");
     if (sweep.cursor !== null) query = query.where("members.id", ">", sweep.cursor);
-    const members = await query.orderBy("members.id").limit(allChunk).execute();
+    const members = await query.orderBy("members.id").limit(chunkSize).execute();
     if (members.length === 0) break;
     await withTransaction(database, async (trx) => {
       const activity = await memberActivity(
