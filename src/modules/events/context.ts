@@ -9,6 +9,7 @@ import type { EvaluationContext, OrderFacts, RuleUsage } from "../rules/index.js
 import { limitWindow } from "../rules/index.js";
 import type { ActiveRule } from "../rules/service.js";
 import type { Shop } from "../shops/index.js";
+import { memberTierState, type StoredProgram } from "../tiers/index.js";
 import type { EventBody } from "./schema.js";
 
 /** How an order's amounts came to be in the shop currency: shown in the explanation. */
@@ -111,6 +112,21 @@ export function isBirthday(member: Pick<MembersTable, "birthday_month" | "birthd
   return member.birthday_month === 2 && member.birthday_day === 29 && !leap && local.day === 28;
 }
 
+type TierContext = { key: string; multiplier: EvaluationContext["member"]["tierMultiplier"] };
+
+/** The member's tier as rules see it (its key, and its points multiplier), when the shop has tiers. */
+export async function tierContext(
+  db: Kysely<Database>,
+  shopId: string,
+  program: StoredProgram | null,
+  memberId: string,
+): Promise<TierContext | null> {
+  if (!program) return null;
+  const { tier } = await memberTierState(db, shopId, program.program, memberId);
+  const multiplier = tier.benefits.points_multiplier;
+  return { key: tier.key, multiplier: multiplier && { ...multiplier, label: `${tier.key} tier` } };
+}
+
 export function evaluationContext(input: {
   shop: Shop;
   type: string;
@@ -119,7 +135,7 @@ export function evaluationContext(input: {
   member: Pick<MembersTable, "birthday_month" | "birthday_day" | "tags"> | null;
   order: OrderFacts | null;
   /** The member's tier key and the tier's points multiplier, when the shop has tiers. */
-  tier?: { key: string; multiplier: EvaluationContext["member"]["tierMultiplier"] } | null;
+  tier?: TierContext | null;
 }): EvaluationContext {
   const { shop, member } = input;
   return {

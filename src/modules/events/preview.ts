@@ -4,7 +4,8 @@ import { AppError } from "../../platform/errors.js";
 import { type Explanation, evaluateRules } from "../rules/index.js";
 import { type ActiveRule, checkDraft, listActiveRules, type RuleDraft, toActiveRule } from "../rules/service.js";
 import type { Shop } from "../shops/index.js";
-import { evaluationContext, type OrderAmounts, orderAmounts, orderFacts, ruleUsage } from "./context.js";
+import { getProgram } from "../tiers/index.js";
+import { evaluationContext, type OrderAmounts, orderAmounts, orderFacts, ruleUsage, tierContext } from "./context.js";
 import { type EventMember, findMember, isFirstOrder } from "./repository.js";
 import type { EventBody } from "./schema.js";
 
@@ -65,6 +66,7 @@ export async function previewRules(db: Kysely<Database>, input: PreviewInput, no
     network: event.network ?? null,
     member,
     order: facts,
+    tier: member ? await tierContext(db, shop.id, (await getProgram(db, shop.id)) ?? null, member.id) : null,
   });
   const usage = member ? await ruleUsage(db, shop, member.id, rules, occurredAt) : {};
   return { explanation: evaluateRules(rules, context, usage), order: amounts, member_id: member?.id ?? null };

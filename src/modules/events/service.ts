@@ -21,7 +21,7 @@ import {
   type StoredProgram,
   type TierChangeResult,
 } from "../tiers/index.js";
-import { evaluationContext, type OrderAmounts, orderAmounts, orderFacts, ruleUsage } from "./context.js";
+import { evaluationContext, type OrderAmounts, orderAmounts, orderFacts, ruleUsage, tierContext } from "./context.js";
 import { isKnownEventType } from "./event-types.js";
 import type { EventMember } from "./repository.js";
 import * as repository from "./repository.js";
@@ -516,8 +516,6 @@ async function processEvent(
       skip(refusal);
     } else if (member) {
       const rules = await session.activeRules(trx, body.type);
-      const program = await session.tierProgram(trx);
-      const tier = program ? (await memberTierState(trx, shop.id, program.program, member.id)).tier : null;
       const context = evaluationContext({
         shop,
         type: body.type,
@@ -525,13 +523,7 @@ async function processEvent(
         network: body.network ?? null,
         member,
         order: facts,
-        tier: tier && {
-          key: tier.key,
-          multiplier: tier.benefits.points_multiplier && {
-            ...tier.benefits.points_multiplier,
-            label: `${tier.key} tier`,
-          },
-        },
+        tier: await tierContext(trx, shop.id, await session.tierProgram(trx), member.id),
       });
       const usage = await ruleUsage(trx, shop, member.id, rules, occurredAt);
       const evaluation = evaluateRules(rules, context, usage);

@@ -285,6 +285,58 @@ describeEachDialect("tier lifecycle", (dialect) => {
     expect((await h.history(shop, memberId))[1]).toMatchObject({ kind: "assigned", reason: "Set by the test" });
   });
 
+  it("multiplies order points by the member's tier, in real events and in the rules preview alike", async () => {
+    const shop = await createShop(t());
+    await h.ok(
+      t().app.inject({ method: "POST", url: "/v1/rules", headers: bearer(shop.secretKey), payload: tenPerDollar }),
+      201,
+    );
+    await h.program(shop, {
+      tiers: [member, { ...silver, benefits: { points_multiplier: { numerator: 3, denominator: 2 } } }],
+    });
+    const memberId = await h.newMember(shop);
+    await h.assign(shop, memberId, "silver");
+    const paid = await h.order(shop, memberId, 1999);
+    // floor(199 × 3 / 2) = 298
+    expect(paid.points).toBe(298);
+    expect(paid.explanation.rules[0].multipliers).toEqual([
+      { label: "silver tier", numerator: 3, denominator: 2, applied: true, reason: null },
+    ]);
+    const preview = await h.ok(
+      t().app.inject({
+        method: "POST",
+        url: "/v1/rules/preview",
+        headers: bearer(shop.secretKey),
+        payload: {
+          member_id: memberId,
+          event: { type: "order.paid", order: { id: "preview", currency: "USD", total: 1999 } },
+        },
+      }),
+      200,
+    );
+    expect(preview.explanation.totals.awarded).toBe(298);
+    // Other events earn without it.
+    await h.ok(
+      t().app.inject({
+        method: "POST",
+        url: "/v1/rules",
+        headers: bearer(shop.secretKey),
+        payload: { name: "Visit", event_type: "checked_in", reward: { type: "fixed", points: 5 } },
+      }),
+      201,
+    );
+    const visit = await h.ok(
+      t().app.inject({
+        method: "POST",
+        url: "/v1/events",
+        headers: bearer(shop.secretKey),
+        payload: { type: "checked_in", external_id: "visit-1", member_id: memberId },
+      }),
+      201,
+    );
+    expect(visit.points).toBe(5);
+  });
+
   it("gives the tier's birthday gift once a year", async () => {
     const shop = await createShop(t());
     await h.program(shop, {
