@@ -76,7 +76,7 @@ describeEachDialect("laurel command line", (dialect: Dialect) => {
     "applies pending migrations with migrate and reports them with migrate status",
     async () => {
       const env = { LAUREL_DATABASE_URL: await createDatabaseUrl() };
-      const migrations = ["0001_foundation", "0002_ledger", "0003_members", "0004_events"];
+      const migrations = ["0001_foundation", "0002_ledger", "0003_members", "0004_events", "0005_tiers"];
       expect(jsonOf(await runLaurel(["migrate", "status", "--json"], env))).toEqual(
         migrations.map((name) => ({ name, applied_at: null })),
       );

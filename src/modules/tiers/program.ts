@@ -1,4 +1,5 @@
 import type { FieldError } from "../../platform/errors.js";
+import { canonicalLocale } from "../../platform/intl.js";
 import type { Money } from "../rules/index.js";
 
 export const minTiers = 2;
@@ -63,6 +64,8 @@ export interface TierProgram {
 export const metricNames = ["spend", "points", "orders"] as const;
 export type MetricName = (typeof metricNames)[number];
 
+type DraftFraction = { numerator: number; denominator?: number | undefined };
+
 /** A draft as sent: benefits and most settings may be left out and take their defaults. */
 export interface TierProgramDraft {
   combine?: "any" | "all" | undefined;
@@ -74,7 +77,9 @@ export interface TierProgramDraft {
     key: string;
     name: Record<string, string>;
     thresholds?: TierThresholds | undefined;
-    benefits?: Partial<TierBenefits> | undefined;
+    benefits?:
+      | (Partial<Omit<TierBenefits, "points_multiplier">> & { points_multiplier?: DraftFraction | null })
+      | undefined;
     entry_reward?: { points: number } | null | undefined;
   }>;
 }
@@ -102,15 +107,38 @@ export function normalizeProgram(
     min_membership_days: draft.min_membership_days ?? 0,
     grace_days: draft.grace_days ?? 30,
     max_downgrade_steps: draft.max_downgrade_steps ?? 1,
-    tiers: draft.tiers.map((tier) => ({
-      key: tier.key,
-      name: tier.name,
-      thresholds: tier.thresholds ?? {},
-      benefits: { ...defaultBenefits, ...tier.benefits },
-      entry_reward: tier.entry_reward ?? null,
-    })),
+    tiers: draft.tiers.map((tier) => {
+      const multiplier = tier.benefits?.points_multiplier;
+      return {
+        key: tier.key,
+        name: tier.name,
+        thresholds: tier.thresholds ?? {},
+        benefits: {
+          ...defaultBenefits,
+          ...tier.benefits,
+          points_multiplier: multiplier
+            ? { numerator: multiplier.numerator, denominator: multiplier.denominator ?? 1 }
+            : null,
+        },
+        entry_reward: tier.entry_reward ?? null,
+      };
+    }),
   };
   const errors: FieldError[] = [];
+  // Locale tags are case-insensitive: names are kept under the canonical tag (fr-CA), so any
+  // spelling of it finds them.
+  program.tiers.forEach((tier, index) => {
+    const names: Record<string, string> = {};
+    for (const [tag, name] of Object.entries(tier.name)) {
+      const canonical = canonicalLocale(tag);
+      if (canonical === undefined) {
+        errors.push({ pointer: `${pointer}/tiers/${index}/name/${tag}`, message: "is not a valid locale tag" });
+      } else {
+        names[canonical] = name;
+      }
+    }
+    tier.name = names;
+  });
   const seen = new Set<string>();
   program.tiers.forEach((tier, index) => {
     const at = `${pointer}/tiers/${index}`;
@@ -163,7 +191,8 @@ export function thresholdValue(tier: Tier, metric: MetricName): number | null {
 }
 
 /** The tier's name in the locale, else its language, else the first one given. */
-export function tierName(tier: Tier, locale: string | null | undefined): string {
+export function tierName(tier: Tier, requested: string | null | undefined): string {
+  const locale = requested ? canonicalLocale(requested) : undefined;
   if (locale) {
     if (tier.name[locale]) return tier.name[locale];
     const language = locale.split("-")[0] as string;

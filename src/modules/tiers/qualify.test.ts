@@ -92,6 +92,27 @@ describe("tier qualification", () => {
     expect(nextPeriodEnd(program(), new Date("2024-02-29T10:00:00.000Z"), "UTC")).toBe("2025-02-28T10:00:00.000Z");
   });
 
+  it("fills in defaults: a multiplier's denominator is 1, names are kept under canonical locale tags", () => {
+    const { program, errors } = normalizeProgram(
+      {
+        tiers: [
+          { key: "member", name: { "FR-ca": "Membre", en: "Member" } },
+          {
+            key: "vip",
+            name: { en: "VIP" },
+            thresholds: { orders: 3 },
+            benefits: { points_multiplier: { numerator: 2 } },
+          },
+        ],
+      },
+      "USD",
+    );
+    expect(errors).toEqual([]);
+    expect(program.tiers[0]?.name).toEqual({ "fr-CA": "Membre", en: "Member" });
+    expect(program.tiers[1]?.benefits.points_multiplier).toEqual({ numerator: 2, denominator: 1 });
+    expect(program).toMatchObject({ combine: "any", grace_days: 30, max_downgrade_steps: 1, min_membership_days: 0 });
+  });
+
   it("refuses programs whose tiers make no sense, naming each problem", () => {
     const { errors } = normalizeProgram(
       {

@@ -59,7 +59,8 @@ export async function getTierProgress(
     tier: toTierSummary(program, state.index, language),
     since: state.row?.since ?? null,
     qualifiedUnderVersion: state.row?.program_version ?? null,
-    reevaluatesAt: state.row?.grace_until ?? state.row?.period_ends_at ?? null,
+    // The sweep's own moment: the period or grace end, or a lock's end when that comes later.
+    reevaluatesAt: state.row?.due_at ?? null,
     graceUntil: state.row?.grace_until ?? null,
     lockedUntil: state.row?.locked_until ?? null,
     window: { type: program.window.type, ...window },

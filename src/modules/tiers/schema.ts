@@ -17,7 +17,7 @@ const Points = Type.Integer({ minimum: 1, maximum: 1_000_000_000 });
 const Fraction = Type.Object(
   {
     numerator: Type.Integer({ minimum: 1, maximum: 1000 }),
-    denominator: Type.Integer({ minimum: 1, maximum: 1000, default: 1 }),
+    denominator: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "Default 1" })),
   },
   { additionalProperties: false, description: "1.5× is {numerator: 3, denominator: 2}" },
 );
@@ -282,7 +282,13 @@ export const TierProgressResponse = Type.Object(
         locked_until: null,
         window: { type: "rolling_months", from: "2025-11-23T12:00:00.000Z", to: "2026-11-23T12:00:00.000Z" },
         metrics: { spend: { amount: 145400, currency: "USD" }, points: 1454, orders: 11 },
-        keep: { metrics: [], summary: "Qualifies now" },
+        keep: {
+          metrics: [
+            { metric: "spend", needed: 50000, current: 145400, missing: 0 },
+            { metric: "orders", needed: 5, current: 11, missing: 0 },
+          ],
+          summary: "Qualifies now",
+        },
         next_tier: {
           key: "gold",
           name: "Gold",

@@ -529,8 +529,9 @@ export async function assignTier(
   now: Date,
 ): Promise<TierChangeResult> {
   const shop = await getShop(trx, input.shopId);
-  const stored = await getProgramOrThrow(trx, shop.id);
+  // The member first: another shop's member is 404 whether or not this shop has tiers.
   const member = await tierMember(trx, shop.id, input.memberId);
+  const stored = await getProgramOrThrow(trx, shop.id);
   const to = stored.program.tiers.findIndex((tier) => tier.key === input.tier);
   if (to < 0) {
     throw new AppError("validation_failed", `No tier ${input.tier} in the program`, {
