@@ -121,7 +121,18 @@ function describeMissing(item: MissingMetric, currency: string): string {
 /** "$46.00", "¥1,980": the exact minor units written as a decimal string, so no float is involved. */
 export function formatCurrency(money: { amount: number; currency: string }, locale = "en"): string {
   const [decimal] = formatMoney(money).split(" ");
-  return new Intl.NumberFormat(locale, { style: "currency", currency: money.currency }).format(
-    decimal as unknown as number,
-  );
+  return currencyFormat(locale, money.currency).format(decimal as Intl.StringNumericLiteral);
+}
+
+// Making a NumberFormat costs tens of microseconds, more than a sweep spends on a member.
+const formats = new Map<string, Intl.NumberFormat>();
+
+function currencyFormat(locale: string, currency: string): Intl.NumberFormat {
+  const key = `${locale}|${currency}`;
+  let format = formats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, { style: "currency", currency });
+    formats.set(key, format);
+  }
+  return format;
 }

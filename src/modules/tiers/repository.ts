@@ -1,4 +1,6 @@
 import type { Kysely } from "kysely";
+import { insertOrBuffer } from "../../platform/db/insert-buffer.js";
+import { columnsOf, rawInsert } from "../../platform/db/raw-statement.js";
 import type { Database } from "../../platform/db/schema.js";
 import type { MemberTiersTable, TierChangesTable, TierProgramsTable, TierSweepsTable } from "./tables.js";
 
@@ -17,6 +19,21 @@ export async function findMemberTier(db: Db, shopId: string, memberId: string): 
     .executeTakeFirst();
 }
 
+export async function findMemberTiers(
+  db: Db,
+  shopId: string,
+  memberIds: readonly string[],
+): Promise<Map<string, MemberTiersTable>> {
+  if (memberIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom("member_tiers")
+    .selectAll()
+    .where("shop_id", "=", shopId)
+    .where("member_id", "in", memberIds)
+    .execute();
+  return new Map(rows.map((row) => [row.member_id, row]));
+}
+
 export async function saveMemberTier(db: Db, row: MemberTiersTable): Promise<void> {
   const { shop_id, member_id, ...changes } = row;
   await db
@@ -26,8 +43,26 @@ export async function saveMemberTier(db: Db, row: MemberTiersTable): Promise<voi
     .execute();
 }
 
+const changeColumns = columnsOf<TierChangesTable>()([
+  "shop_id",
+  "id",
+  "member_id",
+  "kind",
+  "from_tier",
+  "to_tier",
+  "reason",
+  "program_version",
+  "metrics",
+  "event_id",
+  "actor_type",
+  "actor_id",
+  "created_at",
+]);
+const insertChangeRows = rawInsert("tier_changes", changeColumns.columns);
+
+/** Buffered when the transaction has an insert buffer (a sweep's chunk): nothing reads history there. */
 export async function insertTierChange(db: Db, row: TierChangesTable): Promise<void> {
-  await db.insertInto("tier_changes").values(row).execute();
+  await insertOrBuffer(db, insertChangeRows, [changeColumns.values(row)]);
 }
 
 /** Whether the member got the tier's entry reward before; records it now if not. */

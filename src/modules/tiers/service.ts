@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import { addMonths } from "../../platform/clock.js";
 import type { DatabaseHandle } from "../../platform/db/database.js";
+import { withInsertBuffer } from "../../platform/db/insert-buffer.js";
 import type { Database } from "../../platform/db/schema.js";
 import { type Tx, withTransaction } from "../../platform/db/transaction.js";
 import { AppError } from "../../platform/errors.js";
@@ -342,7 +343,23 @@ export async function evaluateAfterActivity(
   const state = await memberTierState(trx, shop.id, stored.program, member.id);
   if (state.index === stored.program.tiers.length - 1 && state.row?.grace_until == null) return null;
   const activity = await activityOf(trx, shop, stored.program, member.id, now);
-  const qualified = qualifiedTierIndex(stored.program, activity, member.since, now);
+  return upgradeIfQualified(trx, context, member, state, activity, input.eventId);
+}
+
+/**
+ * With the member locked and their activity up to now read: the upgrade it earns, or the end of
+ * a grace period it brings the member back from. Nothing when neither.
+ */
+async function upgradeIfQualified(
+  trx: Tx,
+  context: ChangeContext,
+  member: TierMember,
+  state: MemberTierState,
+  activity: MemberActivity,
+  eventId: string | null,
+): Promise<TierChangeResult | null> {
+  const { program } = context.stored;
+  const qualified = qualifiedTierIndex(program, activity, member.since, context.now);
   if (qualified > state.index) {
     return applyChange(
       trx,
@@ -352,15 +369,15 @@ export async function evaluateAfterActivity(
       {
         kind: "upgrade",
         to: qualified,
-        reason: `Qualified for ${stored.program.tiers[qualified]?.key}: ${describeActivity(activity, shop.baseCurrency)}`,
+        reason: `Qualified for ${program.tiers[qualified]?.key}: ${describeActivity(activity, context.shop.baseCurrency)}`,
         metrics: activity,
-        eventId: input.eventId ?? undefined,
+        eventId: eventId ?? undefined,
       },
       movedRow(context, member, state, qualified),
     );
   }
   if (state.row && state.row.grace_until !== null && qualified >= state.index) {
-    return endGrace(trx, context, member, state, activity, input.eventId);
+    return endGrace(trx, context, member, state, activity, eventId);
   }
   return null;
 }
@@ -664,20 +681,41 @@ export async function reevaluateAllMembers(
         members.map((member) => member.id),
         window,
       );
-      for (const candidate of members) {
-        const since = candidate.joined_at ?? candidate.created_at;
+      // Only the members something may happen to are locked and read again, all at once.
+      const candidates = members.filter((candidate) => {
         const current = candidate.tier ? tierIndex(program, candidate.tier) : 0;
+        const since = candidate.joined_at ?? candidate.created_at;
         const qualified = qualifiedTierIndex(program, activity.get(candidate.id) ?? noActivity, since, now);
-        const due = candidate.due_at !== null && candidate.due_at <= nowIso;
-        if (qualified <= current && !due) continue;
-        // Something may change: decide again under the member's lock, on fresh figures.
-        const member = { id: candidate.id, since };
-        await lockMemberAccount(trx, shopId, member.id);
-        const state = await memberTierState(trx, shopId, program, member.id);
-        const changes = due
-          ? await reevaluateDue(trx, context, member, state)
-          : [await evaluateAfterActivity(trx, { shop, stored, member, eventId: null }, now)];
-        if (changes.some((change) => change?.kind === "upgrade" || change?.kind === "downgrade")) sweep.changed += 1;
+        return qualified > current || (candidate.due_at !== null && candidate.due_at <= nowIso);
+      });
+      if (candidates.length > 0) {
+        const ids = candidates.map((candidate) => candidate.id);
+        for (const id of ids) await lockMemberAccount(trx, shopId, id);
+        // Under the locks: what an event committed meanwhile is in these figures.
+        const fresh = await memberActivity(trx, shopId, ids, window);
+        const rows = await repository.findMemberTiers(trx, shopId, ids);
+        // History lines and outbox events go in as multi-row inserts at the end of the chunk.
+        await withInsertBuffer(trx, async () => {
+          for (const candidate of candidates) {
+            const member = { id: candidate.id, since: candidate.joined_at ?? candidate.created_at };
+            const state = stateOf(program, rows.get(member.id));
+            const due = state.row?.due_at != null && state.row.due_at <= nowIso;
+            const changes = due
+              ? await reevaluateDue(trx, context, member, state)
+              : [
+                  await upgradeIfQualified(
+                    trx,
+                    context,
+                    member,
+                    state,
+                    fresh.get(member.id) ?? { ...noActivity },
+                    null,
+                  ),
+                ];
+            if (changes.some((change) => change?.kind === "upgrade" || change?.kind === "downgrade"))
+              sweep.changed += 1;
+          }
+        });
       }
       sweep.evaluated += members.length;
       sweep.cursor = (members[members.length - 1] as { id: string }).id;
