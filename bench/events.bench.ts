@@ -17,6 +17,7 @@ import { migrateToLatest } from "../src/platform/db/migrate.js";
 import { withTransaction } from "../src/platform/db/transaction.js";
 import { newId } from "../src/platform/ids.js";
 import { createLogger } from "../src/platform/logger.js";
+import { seededRandom } from "../test/support/random.js";
 import {
   type BenchDatabase,
   type BenchReport,
@@ -78,18 +79,6 @@ const rules = [
 // ---------------------------------------------------------------------------------------------
 // The orders: generated before anything is timed, with the points the rules must give each.
 
-/** A small seeded generator, so every run sends the same orders. */
-function mulberry32(start: number): () => number {
-  let state = start >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Order {
   /** Index into a fixture's member ids: both databases get the same orders for "the same" members. */
   member: number;
@@ -106,7 +95,7 @@ interface Order {
 const weekdayFormat = new Intl.DateTimeFormat("en-US", { timeZone: shopTimezone, weekday: "short" });
 
 class OrderGenerator {
-  private readonly random = mulberry32(seed);
+  private readonly random = seededRandom(seed);
   private readonly hasOrdered = new Set<number>();
   private next = 1;
   /** Points every member must have got, by member index. */

@@ -19,8 +19,11 @@ export interface Measurement {
   dialect: Dialect;
   /** What was measured, e.g. "GET /v1/shop throughput". */
   name: string;
-  /** tx/s: ledger transactions (e.g. earns) per second, however many share a database transaction. */
-  unit: "req/s" | "tx/s" | "ms";
+  /**
+   * tx/s: ledger transactions (e.g. earns) per second, however many share a database transaction.
+   * members/s: members evaluated per second. MiB: memory (2^20 bytes).
+   */
+  unit: "req/s" | "tx/s" | "members/s" | "ms" | "MiB";
   /** Whether a larger figure is better (throughput) or worse (latency). */
   better: "higher" | "lower";
   laurel: number;

@@ -27,6 +27,7 @@ import {
 import { openDatabase } from "../../src/platform/db/database.js";
 import { withTransaction } from "../../src/platform/db/transaction.js";
 import { AppError } from "../../src/platform/errors.js";
+import { seededRandom } from "./random.js";
 
 export const writerActor: Actor = { type: "admin", id: "ledger-writer" };
 
@@ -42,18 +43,6 @@ function required(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set`);
   return value;
-}
-
-/** mulberry32: a small seeded generator, so a failing stream can be replayed from its seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const databaseUrl = required("WRITER_DATABASE_URL");
