@@ -148,7 +148,7 @@ function tierIndex(program: TierProgram, key: string): number {
   return index;
 }
 
-export function stateOf(program: TierProgram, row: MemberTiersTable | null | undefined): MemberTierState {
+function stateOf(program: TierProgram, row: MemberTiersTable | null | undefined): MemberTierState {
   const index = row ? tierIndex(program, row.tier) : 0;
   return { row: row ?? null, index, tier: program.tiers[index] as Tier };
 }
