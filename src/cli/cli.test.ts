@@ -76,7 +76,14 @@ describeEachDialect("laurel command line", (dialect: Dialect) => {
     "applies pending migrations with migrate and reports them with migrate status",
     async () => {
       const env = { LAUREL_DATABASE_URL: await createDatabaseUrl() };
-      const migrations = ["0001_foundation", "0002_ledger", "0003_members", "0004_events", "0005_tiers"];
+      const migrations = [
+        "0001_foundation",
+        "0002_ledger",
+        "0003_members",
+        "0004_events",
+        "0005_tiers",
+        "0006_rewards",
+      ];
       expect(jsonOf(await runLaurel(["migrate", "status", "--json"], env))).toEqual(
         migrations.map((name) => ({ name, applied_at: null })),
       );

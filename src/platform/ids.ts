@@ -20,6 +20,9 @@ export const idPrefixes = {
   importRun: "imp",
   tierChange: "tch",
   tierSweep: "tsw",
+  reward: "rwd",
+  redemption: "rdm",
+  storeCredit: "scr",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

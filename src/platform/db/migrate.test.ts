@@ -7,7 +7,7 @@ import { type DatabaseHandle, type Dialect, openDatabase } from "./database.js";
 import { migrateToLatest, migrationStatus } from "./migrate.js";
 
 const timestamp = "2026-03-01T12:00:00.000Z";
-const allMigrations = ["0001_foundation", "0002_ledger", "0003_members", "0004_events", "0005_tiers"];
+const allMigrations = ["0001_foundation", "0002_ledger", "0003_members", "0004_events", "0005_tiers", "0006_rewards"];
 
 function shopRow(id: string) {
   return {

@@ -4,6 +4,7 @@ import * as ledger from "./migrations/0002_ledger.js";
 import * as members from "./migrations/0003_members.js";
 import * as events from "./migrations/0004_events.js";
 import * as tiers from "./migrations/0005_tiers.js";
+import * as rewards from "./migrations/0006_rewards.js";
 import type { Database } from "./schema.js";
 
 /** Every migration, in order. Listed explicitly so the set is the same under tsx, a build and tests. */
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   "0003_members": members,
   "0004_events": events,
   "0005_tiers": tiers,
+  "0006_rewards": rewards,
 };
 
 async function migrator(db: Kysely<Database>): Promise<Migrator> {

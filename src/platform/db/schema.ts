@@ -22,6 +22,12 @@ import type {
   MemberIdentifiersTable,
   MembersTable,
 } from "../../modules/members/tables.js";
+import type {
+  RedemptionsTable,
+  RewardsTable,
+  StoreCreditBalancesTable,
+  StoreCreditEntriesTable,
+} from "../../modules/rewards/tables.js";
 import type { EarningRulesTable, EarningRuleVersionsTable } from "../../modules/rules/tables.js";
 import type { ShopsTable } from "../../modules/shops/tables.js";
 import type {
@@ -70,4 +76,8 @@ export interface Database {
   tier_changes: TierChangesTable;
   tier_entry_rewards: TierEntryRewardsTable;
   tier_sweeps: TierSweepsTable;
+  rewards: RewardsTable;
+  redemptions: RedemptionsTable;
+  store_credit_balances: StoreCreditBalancesTable;
+  store_credit_entries: StoreCreditEntriesTable;
 }
