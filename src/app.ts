@@ -5,7 +5,7 @@ import { registerExchangeRateRoutes } from "./modules/exchange-rates/routes.js";
 import { type ApiKey, findActiveKeyByToken, recordKeyUse, registerKeyRoutes } from "./modules/keys/index.js";
 import { registerLedgerRoutes } from "./modules/ledger/index.js";
 import { registerMemberRoutes } from "./modules/members/index.js";
-import { registerRewardRoutes } from "./modules/rewards/index.js";
+import { registerCheckoutRoutes, registerRewardRoutes } from "./modules/rewards/index.js";
 import { registerRuleRoutes } from "./modules/rules/routes.js";
 import { registerShopRoutes } from "./modules/shops/index.js";
 import { registerTierRoutes } from "./modules/tiers/index.js";
@@ -88,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerEventRoutes(app, deps);
   registerTierRoutes(app, deps);
   registerRewardRoutes(app, deps);
+  registerCheckoutRoutes(app, deps);
   registerIntegrationRoutes(app, deps);
 
   await app.ready();

@@ -179,6 +179,8 @@ export async function connectIntegration(
           platform: input.platform,
           account,
           webhook_secret: secret,
+          admin_access_token: null,
+          sync_discount_codes: 0,
           created_at: timestamp,
           updated_at: timestamp,
         };

@@ -47,6 +47,8 @@ export interface PlatformOrder {
   shopMoney: { currency: string; total: number; subtotal: number } | null;
   lineItems: PlatformLineItem[];
   discountCodes: string[];
+  /** The cart the order was checked out from (Shopify's cart_token): points held for it are spent. */
+  cartId?: string | null;
   /** The platform's own word: Shopify's financial_status, WooCommerce's order status. */
   financialStatus: string | null;
   createdAt: string;

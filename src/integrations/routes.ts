@@ -183,6 +183,9 @@ function orderPaidBody(order: PlatformOrder, occurredAt: string, context: EventC
     }
   }
   if (order.sourceName !== null) eventOrder.channel = order.sourceName.slice(0, 100);
+  const codes = order.discountCodes.filter((code) => code.length > 0 && code.length <= 100);
+  if (codes.length > 0) eventOrder.discount_codes = codes.slice(0, 50);
+  if (order.cartId) eventOrder.cart_id = order.cartId.slice(0, 200);
   if (order.country !== null) eventOrder.country = order.country;
   const member = eventMember(context.platform, order.customer, shop, context.notes);
   if (member !== undefined) body.member = member;

@@ -8,6 +8,10 @@ export interface ShopIntegrationsTable {
   account: string;
   /** Verifies incoming webhooks (Shopify app secret, WooCommerce webhook secret). Never returned. */
   webhook_secret: string;
+  /** Shopify: the Admin API access token that creates discount codes; null when not set. Never returned. */
+  admin_access_token: string | null;
+  /** 1: redemptions' codes become discounts on the platform (Shopify). */
+  sync_discount_codes: number;
   created_at: string;
   updated_at: string;
 }
@@ -23,4 +27,26 @@ export interface WebhookDeliveriesTable {
   /** The raw body, kept for inspection (retention sweeps may drop it). */
   payload: string | null;
   received_at: string;
+}
+
+export const platformDiscountStatuses = ["pending", "created", "failed", "unsupported", "deleted"] as const;
+export type PlatformDiscountStatus = (typeof platformDiscountStatuses)[number];
+
+/**
+ * A redemption's code sent to a platform as a discount. pending: to be sent (again at
+ * `next_attempt_at`); created: the platform has it; failed: gave up or refused; unsupported: the
+ * reward cannot be expressed there; deleted: taken back after the redemption was cancelled.
+ */
+export interface PlatformDiscountsTable {
+  shop_id: string;
+  redemption_id: string;
+  platform: Platform;
+  status: PlatformDiscountStatus;
+  price_rule_id: string | null;
+  discount_code_id: string | null;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
+  updated_at: string;
 }

@@ -350,6 +350,8 @@ describeEachDialect("Shopify webhooks", (dialect) => {
       product_ids: ["921728736"],
       channel: "755357713",
       country: "CA",
+      // Not a Laurel code: the order.paid event carries it and the rewards module finds nothing to mark used.
+      discount_codes: ["FAKE30"],
     });
 
     // order 1073459963 has no customer: a guest checkout, stored skipped, nobody earns its 255 points.

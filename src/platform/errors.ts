@@ -27,6 +27,7 @@ export const errorStatuses = {
   reward_not_found: 404,
   redemption_not_found: 404,
   code_not_found: 404,
+  checkout_points_not_found: 404,
   idempotency_key_reused: 409,
   idempotency_request_in_progress: 409,
   last_secret_key: 409,
@@ -45,6 +46,7 @@ export const errorStatuses = {
   redemption_limit_reached: 409,
   code_already_used: 409,
   redemption_not_cancellable: 409,
+  cart_taken: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   invalid_field_value: 422,
@@ -88,6 +90,8 @@ const titles: Record<ErrorCode, string> = {
   reward_not_found: "Reward not found",
   redemption_not_found: "Redemption not found",
   code_not_found: "No such code",
+  checkout_points_not_found: "No points on this cart",
+  cart_taken: "Another member's points are on this cart",
   reward_unavailable: "The reward cannot be redeemed now",
   out_of_stock: "The reward is out of stock",
   redemption_limit_reached: "The member has redeemed this reward as often as allowed",
@@ -150,4 +154,9 @@ export class AppError extends Error {
 
 export function isAppError(error: unknown): error is AppError {
   return error instanceof AppError;
+}
+
+/** 422 `invalid_field_value` for one field: what JSON Schema cannot check (a sum, a relation). */
+export function invalidField(pointer: string, message: string): AppError {
+  return new AppError("invalid_field_value", message, { errors: [{ pointer, message }] });
 }

@@ -23,6 +23,7 @@ export const idPrefixes = {
   reward: "rwd",
   redemption: "rdm",
   storeCredit: "scr",
+  orderOutcome: "oro",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

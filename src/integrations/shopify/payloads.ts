@@ -203,6 +203,7 @@ export function shopifyOrderFromPayload(json: unknown): PlatformOrder {
       const base = `${body}/discount_codes/${index}`;
       return requiredString(objectAt(value, base), "code", base).trim();
     }),
+    cartId: optionalString(order, "cart_token", body),
     financialStatus: optionalString(order, "financial_status", body),
     createdAt: requiredTimestamp(order, "created_at", body),
     cancelledAt: optionalTimestamp(order, "cancelled_at", body),

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import { flushInserts } from "../../platform/db/insert-buffer.js";
 import type { Database } from "../../platform/db/schema.js";
-import { AppError } from "../../platform/errors.js";
+import { invalidField } from "../../platform/errors.js";
 import { zonedDateTime } from "../../platform/zoned-time.js";
 import { convertToShopCurrency } from "../exchange-rates/index.js";
 import type { MembersTable } from "../members/tables.js";
@@ -25,10 +25,6 @@ export interface OrderAmounts {
   rate: string | null;
 }
 
-function invalid(pointer: string, message: string): AppError {
-  return new AppError("invalid_field_value", message, { errors: [{ pointer, message }] });
-}
-
 /**
  * The order's amounts in the shop currency: as the platform converted them (`shop_money`), else
  * with the shop's exchange-rate table. The points are decided on these, never on the shopper's currency.
@@ -40,17 +36,17 @@ export async function orderAmounts(
   pointer: string,
 ): Promise<OrderAmounts> {
   if (order.currency === undefined || order.total === undefined) {
-    throw invalid(`${pointer}/order`, "needs currency and total for an order.paid event");
+    throw invalidField(`${pointer}/order`, "needs currency and total for an order.paid event");
   }
   const subtotal = order.subtotal ?? order.total;
-  if (subtotal > order.total) throw invalid(`${pointer}/order/subtotal`, "must not exceed the total");
+  if (subtotal > order.total) throw invalidField(`${pointer}/order/subtotal`, "must not exceed the total");
   const base = { currency: order.currency, total: order.total, subtotal, shop_currency: shop.baseCurrency };
   if (order.currency === shop.baseCurrency) {
     return { ...base, shop_total: order.total, shop_subtotal: subtotal, conversion: "same_currency", rate: null };
   }
   if (order.shop_money) {
     if (order.shop_money.currency !== shop.baseCurrency) {
-      throw invalid(`${pointer}/order/shop_money/currency`, `must be the shop currency ${shop.baseCurrency}`);
+      throw invalidField(`${pointer}/order/shop_money/currency`, `must be the shop currency ${shop.baseCurrency}`);
     }
     const shopSubtotal = order.shop_money.subtotal ?? order.shop_money.total;
     return {

@@ -29,6 +29,20 @@ export const EventOrder = Type.Object(
     product_tags: Type.Optional(Strings("Tags of the products in the order")),
     collections: Type.Optional(Strings("Collections (categories) of the products")),
     channel: Type.Optional(Type.String({ minLength: 1, maxLength: 100, examples: ["web", "pos"] })),
+    discount_codes: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+        maxItems: 50,
+        description: "order.paid: codes the order used; Laurel's own codes are marked used on this order",
+      }),
+    ),
+    cart_id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description:
+          "order.paid: the cart or checkout token points were put on (PUT /v1/checkouts/{cart_id}/points); they are spent on this order",
+      }),
+    ),
     country: Type.Optional(Type.String({ pattern: "^[A-Z]{2}$", description: "ISO 3166-1 alpha-2" })),
   },
   {

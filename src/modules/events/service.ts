@@ -4,12 +4,13 @@ import { isUniqueViolation } from "../../platform/db/constraint-errors.js";
 import type { DatabaseHandle } from "../../platform/db/database.js";
 import { flushInserts, withInsertBuffer } from "../../platform/db/insert-buffer.js";
 import { type Tx, withTransaction } from "../../platform/db/transaction.js";
-import { AppError, isAppError } from "../../platform/errors.js";
+import { AppError, invalidField, isAppError } from "../../platform/errors.js";
 import { newId } from "../../platform/ids.js";
 import { type Actor, creditPoints, reverseTransaction } from "../ledger/index.js";
 import { normalizeIdentifier } from "../members/identifiers.js";
 import { createMember, updateMember } from "../members/index.js";
 import type { IdentifierKind } from "../members/tables.js";
+import { rewardsOnOrderPaid, rewardsOnOrderUndone } from "../rewards/index.js";
 import { type Explanation, evaluateRules, type RuleExplanation } from "../rules/index.js";
 import { type ActiveRule, listActiveRules } from "../rules/service.js";
 import { getShop, type Shop } from "../shops/index.js";
@@ -167,10 +168,6 @@ export class IngestSession {
   }
 }
 
-function invalid(pointer: string, message: string): AppError {
-  return new AppError("invalid_field_value", message, { errors: [{ pointer, message }] });
-}
-
 function duplicateOf(existing: EventsTable, type: string, pointer: string): IngestResult {
   if (existing.type !== type) {
     throw new AppError(
@@ -235,7 +232,7 @@ async function planMember(trx: Tx, shop: Shop, body: EventBody, pointer: string)
     identifiers.push({ kind, value });
   }
   if (identifiers.length === 0) {
-    throw invalid(
+    throw invalidField(
       `${pointer}/member`,
       "needs at least one identifier: shopify_id, woocommerce_id, external_id, email or phone",
     );
@@ -445,14 +442,14 @@ async function processEvent(
   }
   const occurredAt = body.occurred_at === undefined ? now.toISOString() : new Date(body.occurred_at).toISOString();
   if (Date.parse(occurredAt) > now.getTime() + maxFutureMs) {
-    throw invalid(`${pointer}/occurred_at`, "must not be more than a day in the future");
+    throw invalidField(`${pointer}/occurred_at`, "must not be more than a day in the future");
   }
   const isUndo = body.type === "order.refunded" || body.type === "order.cancelled";
   if ((isUndo || body.type === "order.paid") && body.order === undefined) {
-    throw invalid(`${pointer}/order`, `is required for ${body.type} events`);
+    throw invalidField(`${pointer}/order`, `is required for ${body.type} events`);
   }
   if (body.type === "order.refunded" && body.refund === undefined) {
-    throw invalid(`${pointer}/refund`, "is required for order.refunded events");
+    throw invalidField(`${pointer}/refund`, "is required for order.refunded events");
   }
 
   const event: EventsTable = {
@@ -484,7 +481,7 @@ async function processEvent(
     await flushInserts(trx);
     const known = await repository.findOrder(trx, shop.id, source, orderId);
     if (known && body.refund && body.refund.currency !== known.currency) {
-      throw invalid(`${pointer}/refund/currency`, `must be the order's currency ${known.currency}`);
+      throw invalidField(`${pointer}/refund/currency`, `must be the order's currency ${known.currency}`);
     }
     session.wrote = true;
     await undoOrder(trx, { shop, body, orderId, event, explanation, options, skip }, now);
@@ -560,6 +557,22 @@ async function processEvent(
         updated_at: now.toISOString(),
       };
       await repository.insertOrder(trx, order);
+      // The order's rewards: Laurel codes it used, and points held for its cart, are spent on it.
+      explanation.notes.push(
+        ...(await rewardsOnOrderPaid(
+          trx,
+          {
+            shop,
+            orderId: body.order.id,
+            total: amounts.total,
+            currency: amounts.currency,
+            cartId: body.order.cart_id,
+            discountCodes: body.order.discount_codes,
+            actor: options.actor,
+          },
+          now,
+        )),
+      );
     }
     const program = await session.tierProgram(trx);
     if (program && member && refusal === null) {
@@ -676,6 +689,12 @@ async function undoOrder(
     transactions: result.transactions,
   };
   event.points = -reversedNow;
+  // Cancelled or wholly refunded: the points spent on the order follow the shop's refund policy.
+  if (body.type === "order.cancelled" || order.refunded + refundedNow >= order.total) {
+    explanation.notes.push(
+      ...(await rewardsOnOrderUndone(trx, { shop, orderId, eventId: event.id, actor: options.actor }, now)),
+    );
+  }
   await trx
     .updateTable("orders")
     .set({

@@ -2,6 +2,7 @@ export type { ExchangeRate } from "./repository.js";
 export { registerExchangeRateRoutes } from "./routes.js";
 export { toExchangeRateResponse } from "./schema.js";
 export {
+  convertFromShopCurrency,
   convertMinorUnits,
   convertToShopCurrency,
   deleteExchangeRate,

@@ -114,6 +114,28 @@ export async function convertToShopCurrency(
   return { amount: convertMinorUnits(money.amount, money.currency, shopCurrency, row.rate), rate: row.rate };
 }
 
+/**
+ * The other way: an amount in the shop currency as minor units of `currency`, at the shop's rate
+ * for it, rounded down (what points are worth in a cart's currency never exceeds their value).
+ * Null when the shop has no rate for the currency.
+ */
+export async function convertFromShopCurrency(
+  db: Kysely<Database>,
+  shopId: string,
+  shopCurrency: string,
+  amount: number,
+  currency: string,
+): Promise<{ amount: number; rate: string | null } | null> {
+  if (currency === shopCurrency) return { amount, rate: null };
+  const row = await repository.findRate(db, shopId, currency);
+  const parsed = row ? parseRate(row.rate) : undefined;
+  if (!row || !parsed) return null;
+  // One unit of `currency` is worth numerator/denominator shop units, so a shop unit is the inverse.
+  const numerator = BigInt(amount) * parsed.denominator * 10n ** BigInt(currencyMinorUnits(currency));
+  const denominator = parsed.numerator * 10n ** BigInt(currencyMinorUnits(shopCurrency));
+  return { amount: Number(numerator / denominator), rate: row.rate };
+}
+
 function currencyError(currency: string): FieldError | undefined {
   return isCurrencyCode(currency)
     ? undefined

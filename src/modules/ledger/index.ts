@@ -35,6 +35,7 @@ export {
   debitPoints,
   type LedgerResult,
   openPointsAccount,
+  readReservation,
   releaseReservation,
   reservePoints,
   reverseTransaction,

@@ -1,6 +1,6 @@
 import { earliest } from "../../platform/clock.js";
 import type { Tx } from "../../platform/db/transaction.js";
-import { AppError } from "../../platform/errors.js";
+import { AppError, invalidField } from "../../platform/errors.js";
 import { newId } from "../../platform/ids.js";
 import {
   drawFromLots,
@@ -62,19 +62,15 @@ export async function openPointsAccount(trx: Tx, shopId: string, memberId: strin
   });
 }
 
-function invalid(pointer: string, message: string): AppError {
-  return new AppError("invalid_field_value", message, { errors: [{ pointer, message }] });
-}
-
 function checkAmount(amount: number, pointer = "/body/amount"): void {
   if (!Number.isSafeInteger(amount) || amount < 1 || amount > maxPointsPerTransaction) {
-    throw invalid(pointer, `must be a whole number of points from 1 to ${maxPointsPerTransaction}`);
+    throw invalidField(pointer, `must be a whole number of points from 1 to ${maxPointsPerTransaction}`);
   }
 }
 
 function checkFuture(value: string | null | undefined, pointer: string, now: Date): void {
   if (value !== null && value !== undefined && !(new Date(value).getTime() > now.getTime())) {
-    throw invalid(pointer, "must be in the future");
+    throw invalidField(pointer, "must be in the future");
   }
 }
 
@@ -82,7 +78,7 @@ function checkFuture(value: string | null | undefined, pointer: string, now: Dat
 export function normalizeTimestamp(value: string | null | undefined, pointer: string): string | null {
   if (value === null || value === undefined) return null;
   const time = new Date(value);
-  if (Number.isNaN(time.getTime())) throw invalid(pointer, "must be an ISO 8601 date-time");
+  if (Number.isNaN(time.getTime())) throw invalidField(pointer, "must be an ISO 8601 date-time");
   return time.toISOString();
 }
 
@@ -158,9 +154,9 @@ export async function creditPoints(trx: Tx, input: CreditInput, now: Date): Prom
   checkAmount(input.amount);
   const expiresAt = normalizeTimestamp(input.expiresAt, "/body/expires_at");
   const pendingUntil = normalizeTimestamp(input.pendingUntil, "/body/pending_until");
-  if (pendingUntil !== null && !input.pending) throw invalid("/body/pending_until", "needs pending: true");
+  if (pendingUntil !== null && !input.pending) throw invalidField("/body/pending_until", "needs pending: true");
   if (pendingUntil !== null && expiresAt !== null && pendingUntil >= expiresAt) {
-    throw invalid("/body/pending_until", "must be before expires_at");
+    throw invalidField("/body/pending_until", "must be before expires_at");
   }
   return onLockedAccount(trx, input.shopId, input.memberId, now, async (account) => {
     const replay = await replayOf(trx, input.shopId, input, {
@@ -272,7 +268,7 @@ export async function reservePoints(trx: Tx, input: ReserveInput, now: Date): Pr
     }
     checkFuture(expiresAt, "/body/expires_at", now);
     if (new Date(expiresAt).getTime() - now.getTime() > maxReservationSeconds * 1000) {
-      throw invalid("/body/expires_at", "must be at most 7 days away");
+      throw invalidField("/body/expires_at", "must be at most 7 days away");
     }
     if (account.available < input.amount) throw insufficient(account, input.amount);
 
@@ -304,6 +300,16 @@ export async function reservePoints(trx: Tx, input: ReserveInput, now: Date): Pr
     await post(trx, posting, [account]);
     return { ...result(posting.row, account), reservation: toReservation(row) };
   });
+}
+
+/** A reservation read in the caller's transaction; one whose hold has run out is settled first. */
+export async function readReservation(trx: Tx, shopId: string, reservationId: string, now: Date): Promise<Reservation> {
+  let row = await getReservationRow(trx, shopId, reservationId);
+  if (row.status === "active" && row.expires_at <= now.toISOString()) {
+    await settleAccount(trx, shopId, row.member_id, now);
+    row = await getReservationRow(trx, shopId, reservationId);
+  }
+  return toReservation(row);
 }
 
 async function getReservationRow(trx: Tx, shopId: string, reservationId: string): Promise<PointReservationsTable> {
@@ -363,7 +369,7 @@ export async function commitReservation(trx: Tx, input: CommitInput, now: Date):
     }
     if (row.status !== "active") throw notActive(row);
     const spend = input.amount ?? row.amount;
-    if (spend > row.amount) throw invalid("/body/amount", `must not exceed the ${row.amount} points reserved`);
+    if (spend > row.amount) throw invalidField("/body/amount", `must not exceed the ${row.amount} points reserved`);
 
     const posting = new Posting(input.shopId, row.member_id, "redeem", spend, input, now, { reservationId: row.id });
     posting.entry("reserved", row.member_id, -row.amount);
@@ -564,7 +570,7 @@ export async function reverseTransaction(trx: Tx, input: ReverseInput, now: Date
     const open = original.amount - original.reversed_amount;
     if (open === 0) throw new AppError("already_reversed", `Transaction ${original.id} is already fully reversed`);
     const amount = input.amount ?? open;
-    if (amount > open) throw invalid("/body/amount", `must not exceed the ${open} points not yet reversed`);
+    if (amount > open) throw invalidField("/body/amount", `must not exceed the ${open} points not yet reversed`);
 
     const posting = new Posting(input.shopId, original.member_id, "reverse", amount, input, now, {
       reversesTransactionId: original.id,
@@ -647,7 +653,7 @@ export interface TransferInput extends TransactionDetails {
  * Refused while the source has active reservations. Returns null when there was nothing to move.
  */
 export async function transferAccount(trx: Tx, input: TransferInput, now: Date): Promise<LedgerResult | null> {
-  if (input.fromMemberId === input.toMemberId) throw invalid("/body/member_id", "must be another member");
+  if (input.fromMemberId === input.toMemberId) throw invalidField("/body/member_id", "must be another member");
   // Lock both accounts in one global order so two opposite transfers cannot deadlock.
   const [first, second] = [input.fromMemberId, input.toMemberId].sort();
   const locked = [

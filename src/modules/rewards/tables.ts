@@ -79,3 +79,44 @@ export interface StoreCreditEntriesTable {
   reason: string;
   created_at: string;
 }
+
+/** Points a shopper put toward a cart: the ledger reservation behind them and what they take off. */
+export interface CheckoutPointsTable {
+  shop_id: string;
+  /** The platform's cart or checkout token. */
+  cart_id: string;
+  member_id: string;
+  /** The ledger reservation holding the points (its status is the checkout's). */
+  reservation_id: string;
+  points: number;
+  /** The cart's currency and the discount the points give in it, in minor units. */
+  currency: string;
+  discount: number;
+  /** The order the points were spent on, once committed. */
+  order_id: string | null;
+  /** The ledger transaction that spent the points (the hold's commit, or a debit after it ran out). */
+  spend_transaction_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export const refundPolicies = ["keep", "return"] as const;
+export type RefundPolicy = (typeof refundPolicies)[number];
+
+/** What the refund policy did with points spent on an order that was cancelled or wholly refunded. */
+export interface OrderRewardOutcomesTable {
+  shop_id: string;
+  id: string;
+  order_id: string;
+  member_id: string;
+  subject_type: "redemption" | "checkout_points";
+  /** The redemption id, or the cart id of the checkout points. */
+  subject_id: string;
+  policy: RefundPolicy;
+  /** Points returned (0 when the policy kept them). */
+  points: number;
+  transaction_id: string | null;
+  /** The order.refunded or order.cancelled event that applied the policy. */
+  event_id: string | null;
+  created_at: string;
+}

@@ -25,6 +25,8 @@ export interface Shop {
    * below zero when true; when false the balance shows 0 and the debt separately.
    */
   allowNegativeBalance: boolean;
+  /** Points spent on an order (a reward code, points at checkout) when it is cancelled or wholly refunded. */
+  redeemedPointsOnRefund: ShopsTable["redeemed_points_on_refund"];
   createdAt: string;
   updatedAt: string;
 }
@@ -40,6 +42,7 @@ export function toShop(row: ShopsTable): Shop {
     enrollmentMode: row.enrollment_mode,
     defaultCountry: row.default_country,
     allowNegativeBalance: row.allow_negative_balance === 1,
+    redeemedPointsOnRefund: row.redeemed_points_on_refund,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

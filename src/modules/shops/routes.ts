@@ -50,6 +50,7 @@ export function registerShopRoutes(app: FastifyInstance, deps: AppDeps): void {
             enrollmentMode: request.body.enrollment_mode,
             defaultCountry: request.body.default_country,
             allowNegativeBalance: request.body.allow_negative_balance,
+            redeemedPointsOnRefund: request.body.redeemed_points_on_refund,
           },
           deps.clock.now(),
         ),

@@ -1,6 +1,9 @@
 import { Type } from "typebox";
 import type { Shop } from "./repository.js";
 
+const refundPolicyDescription =
+  "Points a member spent on an order (a reward code used on it, or points at checkout) when the order is cancelled or wholly refunded: keep (default) leaves them spent; return gives them back. Each decision is recorded (docs/rewards.md).";
+
 const allowNegativeBalanceDescription =
   "When a refund takes back points the member has already spent, the shortfall is recorded as points owed (debt) that later earnings repay first. With true, the member's balance is shown below zero while they owe points; with false (default) it is shown as 0 and the debt separately.";
 
@@ -36,6 +39,9 @@ export const ShopResponse = Type.Object(
       examples: ["DE"],
     }),
     allow_negative_balance: Type.Boolean({ description: allowNegativeBalanceDescription, examples: [false] }),
+    redeemed_points_on_refund: Type.Union([Type.Literal("keep"), Type.Literal("return")], {
+      description: refundPolicyDescription,
+    }),
     created_at: Type.String({ format: "date-time" }),
     updated_at: Type.String({ format: "date-time" }),
   },
@@ -53,6 +59,9 @@ export const UpdateShopBody = Type.Object(
       Type.Union([Type.String({ pattern: "^[A-Z]{2}$" }), Type.Null()], { description: "ISO 3166-1 alpha-2" }),
     ),
     allow_negative_balance: Type.Optional(Type.Boolean({ description: allowNegativeBalanceDescription })),
+    redeemed_points_on_refund: Type.Optional(
+      Type.Union([Type.Literal("keep"), Type.Literal("return")], { description: refundPolicyDescription }),
+    ),
     redemption_rate: Type.Optional(
       Type.Union(
         [
@@ -96,6 +105,7 @@ export function toShopResponse(shop: Shop) {
     enrollment_mode: shop.enrollmentMode,
     default_country: shop.defaultCountry,
     allow_negative_balance: shop.allowNegativeBalance,
+    redeemed_points_on_refund: shop.redeemedPointsOnRefund,
     created_at: shop.createdAt,
     updated_at: shop.updatedAt,
   };

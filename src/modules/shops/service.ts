@@ -24,6 +24,8 @@ export interface ShopSettingsInput {
   defaultCountry?: string | null | undefined;
   /** Show a member who owes points a balance below zero (true) or 0 and the debt apart (false). */
   allowNegativeBalance?: boolean | undefined;
+  /** What happens to points spent on an order that is cancelled or wholly refunded. */
+  redeemedPointsOnRefund?: "keep" | "return" | undefined;
 }
 
 /** Checks what JSON Schema cannot: that codes name a real currency, time zone and locale. */
@@ -66,6 +68,8 @@ export interface NewShop {
   defaultCountry?: string | null | undefined;
   /** Default false: a member who owes points is shown a balance of 0 and the debt apart. */
   allowNegativeBalance?: boolean | undefined;
+  /** Default keep: points spent on an order stay spent when it is refunded. */
+  redeemedPointsOnRefund?: "keep" | "return" | undefined;
 }
 
 /** 32 random bytes as hex: the key storefront customer tokens are signed with. */
@@ -110,6 +114,7 @@ export async function createShop(trx: Tx, input: NewShop, now: Date): Promise<Sh
     default_country: input.defaultCountry ?? null,
     customer_token_secret: newCustomerTokenSecret(),
     allow_negative_balance: input.allowNegativeBalance ? 1 : 0,
+    redeemed_points_on_refund: input.redeemedPointsOnRefund ?? "keep",
     created_at: timestamp,
     updated_at: timestamp,
   };
@@ -163,6 +168,7 @@ export async function updateShop(trx: Tx, shopId: string, input: ShopSettingsInp
     ...(input.enrollmentMode === undefined ? {} : { enrollment_mode: input.enrollmentMode }),
     ...(input.defaultCountry === undefined ? {} : { default_country: input.defaultCountry }),
     ...(input.allowNegativeBalance === undefined ? {} : { allow_negative_balance: input.allowNegativeBalance ? 1 : 0 }),
+    ...(input.redeemedPointsOnRefund === undefined ? {} : { redeemed_points_on_refund: input.redeemedPointsOnRefund }),
     updated_at: now.toISOString(),
   });
   return getShop(trx, shopId);

@@ -23,6 +23,7 @@ describeEachDialect("shop endpoints", (dialect) => {
       enrollment_mode: "auto",
       default_country: null,
       allow_negative_balance: false,
+      redeemed_points_on_refund: "keep",
       created_at: "2026-03-01T12:00:00.000Z",
       updated_at: "2026-03-01T12:00:00.000Z",
     });

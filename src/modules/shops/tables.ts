@@ -18,6 +18,8 @@ export interface ShopsTable {
   customer_token_secret: string | null;
   /** 1: a member who owes points (debt) is shown a balance below zero; 0: shown 0. */
   allow_negative_balance: number;
+  /** Points spent on an order (a reward code, points at checkout) when it is refunded: keep or return. */
+  redeemed_points_on_refund: "keep" | "return";
   created_at: string;
   updated_at: string;
 }

@@ -22,6 +22,7 @@ function shopRow(id: string) {
     default_country: null,
     customer_token_secret: null,
     allow_negative_balance: 0,
+    redeemed_points_on_refund: "keep" as const,
     created_at: timestamp,
     updated_at: timestamp,
   };

@@ -1,4 +1,8 @@
-import type { ShopIntegrationsTable, WebhookDeliveriesTable } from "../../integrations/tables.js";
+import type {
+  PlatformDiscountsTable,
+  ShopIntegrationsTable,
+  WebhookDeliveriesTable,
+} from "../../integrations/tables.js";
 import type {
   CustomEventTypesTable,
   EventAwardsTable,
@@ -23,6 +27,8 @@ import type {
   MembersTable,
 } from "../../modules/members/tables.js";
 import type {
+  CheckoutPointsTable,
+  OrderRewardOutcomesTable,
   RedemptionsTable,
   RewardsTable,
   StoreCreditBalancesTable,
@@ -80,4 +86,7 @@ export interface Database {
   redemptions: RedemptionsTable;
   store_credit_balances: StoreCreditBalancesTable;
   store_credit_entries: StoreCreditEntriesTable;
+  checkout_points: CheckoutPointsTable;
+  order_reward_outcomes: OrderRewardOutcomesTable;
+  platform_discounts: PlatformDiscountsTable;
 }

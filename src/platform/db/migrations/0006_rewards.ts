@@ -85,9 +85,93 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on("store_credit_entries")
     .columns(["shop_id", "member_id", "id"])
     .execute();
+  // Points spent at checkout: a ledger reservation held for a cart, committed when its order is
+  // paid, released when the shopper takes them off or the hold runs out. One row per cart.
+  await db.schema
+    .createTable("checkout_points")
+    .addColumn("shop_id", "text", (column) => column.notNull().references("shops.id"))
+    .addColumn("cart_id", "text", (column) => column.notNull())
+    .addColumn("member_id", "text", (column) => column.notNull())
+    .addColumn("reservation_id", "text", (column) => column.notNull())
+    .addColumn("points", "bigint", (column) => column.notNull())
+    .addColumn("currency", "text", (column) => column.notNull())
+    .addColumn("discount", "bigint", (column) => column.notNull())
+    .addColumn("order_id", "text")
+    .addColumn("spend_transaction_id", "text")
+    .addColumn("created_at", "text", (column) => column.notNull())
+    .addColumn("updated_at", "text", (column) => column.notNull())
+    .addPrimaryKeyConstraint("checkout_points_pkey", ["shop_id", "cart_id"])
+    .addForeignKeyConstraint("checkout_points_member_fkey", ["shop_id", "member_id"], "members", ["shop_id", "id"])
+    .execute();
+  await db.schema.createIndex("checkout_points_order").on("checkout_points").columns(["shop_id", "order_id"]).execute();
+  await db.schema.createIndex("redemptions_order").on("redemptions").columns(["shop_id", "order_id"]).execute();
+
+  // What the shop's refund policy did with points spent on an order (a code or points at checkout)
+  // when the order was cancelled or wholly refunded: returned or kept, and by which transaction.
+  await db.schema
+    .createTable("order_reward_outcomes")
+    .addColumn("shop_id", "text", (column) => column.notNull().references("shops.id"))
+    .addColumn("id", "text", (column) => column.notNull())
+    .addColumn("order_id", "text", (column) => column.notNull())
+    .addColumn("member_id", "text", (column) => column.notNull())
+    .addColumn("subject_type", "text", (column) => column.notNull())
+    .addColumn("subject_id", "text", (column) => column.notNull())
+    .addColumn("policy", "text", (column) => column.notNull())
+    .addColumn("points", "bigint", (column) => column.notNull())
+    .addColumn("transaction_id", "text")
+    .addColumn("event_id", "text")
+    .addColumn("created_at", "text", (column) => column.notNull())
+    .addPrimaryKeyConstraint("order_reward_outcomes_pkey", ["shop_id", "id"])
+    .execute();
+  await db.schema
+    .createIndex("order_reward_outcomes_subject")
+    .on("order_reward_outcomes")
+    .columns(["shop_id", "subject_type", "subject_id"])
+    .unique()
+    .execute();
+
+  // keep: points spent on an order stay spent when it is refunded; return: they come back.
+  await db.schema
+    .alterTable("shops")
+    .addColumn("redeemed_points_on_refund", "text", (column) => column.notNull().defaultTo("keep"))
+    .execute();
+
+  // Shopify discount codes: the Admin API token that creates them (null: not set up) and whether
+  // redemptions become discounts; one row per redemption sent, with its state and retries.
+  await db.schema.alterTable("shop_integrations").addColumn("admin_access_token", "text").execute();
+  await db.schema
+    .alterTable("shop_integrations")
+    .addColumn("sync_discount_codes", "integer", (column) => column.notNull().defaultTo(0))
+    .execute();
+  await db.schema
+    .createTable("platform_discounts")
+    .addColumn("shop_id", "text", (column) => column.notNull().references("shops.id"))
+    .addColumn("redemption_id", "text", (column) => column.notNull())
+    .addColumn("platform", "text", (column) => column.notNull())
+    .addColumn("status", "text", (column) => column.notNull())
+    .addColumn("price_rule_id", "text")
+    .addColumn("discount_code_id", "text")
+    .addColumn("attempts", "integer", (column) => column.notNull())
+    .addColumn("last_error", "text")
+    .addColumn("next_attempt_at", "text")
+    .addColumn("created_at", "text", (column) => column.notNull())
+    .addColumn("updated_at", "text", (column) => column.notNull())
+    .addPrimaryKeyConstraint("platform_discounts_pkey", ["shop_id", "redemption_id", "platform"])
+    .execute();
+  await db.schema
+    .createIndex("platform_discounts_due")
+    .on("platform_discounts")
+    .columns(["status", "next_attempt_at"])
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable("platform_discounts").execute();
+  await db.schema.alterTable("shop_integrations").dropColumn("sync_discount_codes").execute();
+  await db.schema.alterTable("shop_integrations").dropColumn("admin_access_token").execute();
+  await db.schema.alterTable("shops").dropColumn("redeemed_points_on_refund").execute();
+  await db.schema.dropTable("order_reward_outcomes").execute();
+  await db.schema.dropTable("checkout_points").execute();
   await db.schema.dropTable("store_credit_entries").execute();
   await db.schema.dropTable("store_credit_balances").execute();
   await db.schema.dropTable("redemptions").execute();
