@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "../app.js";
+import { shopifySettingsOf } from "../integrations/shopify/discount-sync.js";
 import { createDemoShopIfEmpty, type ShopWithKeys } from "../modules/shops/index.js";
 import { systemClock } from "../platform/clock.js";
 import type { Config } from "../platform/config.js";
@@ -43,7 +44,13 @@ export async function serve(config: Config): Promise<FastifyInstance> {
     if (demo) process.stdout.write(demoBanner(demo, url));
   }
   logger.info({ address, database: database.dialect }, `Laurel is listening on ${url} (API reference at ${url}/docs)`);
-  const stopSweeps = scheduleSweeps(database, systemClock, logger, config.sweepIntervalSeconds);
+  const stopSweeps = scheduleSweeps(
+    database,
+    systemClock,
+    logger,
+    config.sweepIntervalSeconds,
+    shopifySettingsOf(config),
+  );
 
   // Node keeps a keep-alive connection open after the response that was in flight when the
   // server began to close, so shutdown would wait for the client to hang up or for the timeout.

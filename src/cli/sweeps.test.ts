@@ -6,6 +6,9 @@ import { assignTier, saveProgram } from "../modules/tiers/index.js";
 import { withTransaction } from "../platform/db/transaction.js";
 import { runSweeps } from "./sweeps.js";
 
+// No discount is queued here, so nothing is sent; were one sent, port 9 refuses it at once.
+const shopify = { apiVersion: "2025-10", origin: "http://127.0.0.1:9" };
+
 describeEachDialect("scheduled sweeps", (dialect) => {
   const t = useTestApp(dialect);
 
@@ -57,10 +60,14 @@ describeEachDialect("scheduled sweeps", (dialect) => {
       return { expiring, graded };
     });
     const later = new Date(start.getTime() + 400 * 24 * 60 * 60 * 1000);
-    const before = await runSweeps(database, later);
+    const before = await runSweeps(database, later, shopify);
     expect(before).toMatchObject({ settledAccounts: 1, tiersEvaluated: 1, tiersChanged: 1 });
     expect(before.shops).toBeGreaterThanOrEqual(2);
-    expect(await runSweeps(database, later)).toMatchObject({ settledAccounts: 0, tiersEvaluated: 0, tiersChanged: 0 });
+    expect(await runSweeps(database, later, shopify)).toMatchObject({
+      settledAccounts: 0,
+      tiersEvaluated: 0,
+      tiersChanged: 0,
+    });
     const account = await database.db
       .selectFrom("point_accounts")
       .select(["available", "lifetime_expired"])

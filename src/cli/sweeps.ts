@@ -1,3 +1,4 @@
+import { type ShopifyApiSettings, sendDueShopifyDiscounts } from "../integrations/shopify/discount-sync.js";
 import { settleDueAccounts } from "../modules/ledger/index.js";
 import { listShops } from "../modules/shops/index.js";
 import { reevaluateDueMembers } from "../modules/tiers/index.js";
@@ -10,6 +11,8 @@ export interface SweepReport {
   settledAccounts: number;
   tiersEvaluated: number;
   tiersChanged: number;
+  /** Shopify discount codes sent or deleted again after an earlier attempt failed. */
+  discountsRetried: number;
 }
 
 /**
@@ -17,8 +20,12 @@ export interface SweepReport {
  * confirmed, reservations released), then members whose tier period, grace or lock ended are
  * re-evaluated. Each step is idempotent, so two servers running it at once do nothing twice.
  */
-export async function runSweeps(database: DatabaseHandle, now: Date): Promise<SweepReport> {
-  const report: SweepReport = { shops: 0, settledAccounts: 0, tiersEvaluated: 0, tiersChanged: 0 };
+export async function runSweeps(
+  database: DatabaseHandle,
+  now: Date,
+  shopify: ShopifyApiSettings,
+): Promise<SweepReport> {
+  const report: SweepReport = { shops: 0, settledAccounts: 0, tiersEvaluated: 0, tiersChanged: 0, discountsRetried: 0 };
   for (const shop of await listShops(database.db)) {
     report.shops += 1;
     report.settledAccounts += await settleDueAccounts(database, shop.id, now);
@@ -26,6 +33,7 @@ export async function runSweeps(database: DatabaseHandle, now: Date): Promise<Sw
     report.tiersEvaluated += tiers.evaluated;
     report.tiersChanged += tiers.changed;
   }
+  report.discountsRetried = await sendDueShopifyDiscounts(database, shopify, now);
   return report;
 }
 
@@ -38,14 +46,16 @@ export function scheduleSweeps(
   clock: Clock,
   logger: Logger,
   intervalSeconds: number,
+  shopify: ShopifyApiSettings,
 ): () => Promise<void> {
   if (intervalSeconds === 0) return async () => {};
   let running: Promise<void> | null = null;
   const timer = setInterval(() => {
     if (running) return;
-    running = runSweeps(database, clock.now())
+    running = runSweeps(database, clock.now(), shopify)
       .then((report) => {
-        if (report.settledAccounts > 0 || report.tiersEvaluated > 0) logger.info({ sweep: report }, "scheduled sweep");
+        if (report.settledAccounts > 0 || report.tiersEvaluated > 0 || report.discountsRetried > 0)
+          logger.info({ sweep: report }, "scheduled sweep");
       })
       .catch((error: unknown) => logger.error({ err: error }, "scheduled sweep failed"))
       .finally(() => {

@@ -27,6 +27,7 @@ import {
   toIntegrationResponse,
 } from "./connections.js";
 import type { Platform, PlatformCustomer, PlatformOrder, PlatformRefund } from "./orders.js";
+import { getDiscountCodeSettings, setDiscountCodeSettings } from "./shopify/discount-sync.js";
 import { readShopifyHeaders, shopifyDeliveryPlan } from "./shopify/webhooks.js";
 import { verifyBase64HmacSha256 } from "./signatures.js";
 import type { WebhookDeliveriesTable } from "./tables.js";
@@ -646,6 +647,70 @@ export function registerIntegrationRoutes(app: FastifyInstance, deps: AppDeps): 
       await disconnectIntegration(deps.database.db, callerOf(request).shopId, request.params.platform);
       return reply.code(204).send(null);
     },
+  );
+
+  const DiscountCodeSettings = Type.Object(
+    {
+      object: Type.Literal("shopify_discount_codes"),
+      enabled: Type.Boolean({ description: "Redemption codes become Shopify discounts" }),
+      admin_access_token_set: Type.Boolean({ description: "The Admin API token is stored; it is never returned" }),
+    },
+    { $id: "ShopifyDiscountCodes" },
+  );
+  const toSettingsJson = (settings: { enabled: boolean; accessTokenSet: boolean }) => ({
+    object: "shopify_discount_codes" as const,
+    enabled: settings.enabled,
+    admin_access_token_set: settings.accessTokenSet,
+  });
+
+  routes.put(
+    "/v1/integrations/shopify/discount-codes",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Turn redemption codes as Shopify discounts on or off",
+        description:
+          "With `enabled: true`, each redemption's code is created in the connected Shopify store as a price rule and discount code (docs/integrations/shopify-discounts.md) before the redemption answers; a failure to reach Shopify is retried by the sweep. Needs `admin_access_token` (a custom app token with `write_price_rules`), now or stored earlier. 404 `integration_not_found` when no Shopify store is connected.",
+        body: Type.Object(
+          {
+            enabled: Type.Boolean(),
+            admin_access_token: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 500, description: "Write-only; absent keeps the stored token" }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: DiscountCodeSettings, ...problemResponses(400, 401, 403, 404, 422, 429) },
+      },
+    },
+    async (request) =>
+      toSettingsJson(
+        await withTransaction(deps.database, (trx) =>
+          setDiscountCodeSettings(
+            trx,
+            {
+              shopId: callerOf(request).shopId,
+              enabled: request.body.enabled,
+              accessToken: request.body.admin_access_token,
+            },
+            deps.clock.now(),
+          ),
+        ),
+      ),
+  );
+
+  routes.get(
+    "/v1/integrations/shopify/discount-codes",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Whether redemption codes become Shopify discounts",
+        response: { 200: DiscountCodeSettings, ...problemResponses(401, 403, 404, 429) },
+      },
+    },
+    async (request) => toSettingsJson(await getDiscountCodeSettings(deps.database.db, callerOf(request).shopId)),
   );
 
   // The webhooks need the exact bytes received to check the signature, so this scope reads every

@@ -29,13 +29,14 @@ export interface WebhookDeliveriesTable {
   received_at: string;
 }
 
-export const platformDiscountStatuses = ["pending", "created", "failed", "unsupported", "deleted"] as const;
+export const platformDiscountStatuses = ["pending", "created", "failed", "unsupported", "deleting", "deleted"] as const;
 export type PlatformDiscountStatus = (typeof platformDiscountStatuses)[number];
 
 /**
  * A redemption's code sent to a platform as a discount. pending: to be sent (again at
  * `next_attempt_at`); created: the platform has it; failed: gave up or refused; unsupported: the
- * reward cannot be expressed there; deleted: taken back after the redemption was cancelled.
+ * reward cannot be expressed there; deleting: to be taken back (the redemption was cancelled);
+ * deleted: taken back, or never sent.
  */
 export interface PlatformDiscountsTable {
   shop_id: string;

@@ -31,6 +31,8 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 10_000,
       trustProxy: false,
       sweepIntervalSeconds: 300,
+      shopifyApiVersion: "2025-10",
+      shopifyAdminOrigin: null,
     });
   });
 
@@ -55,6 +57,8 @@ describe("loadConfig", () => {
         LAUREL_SHUTDOWN_TIMEOUT_MS: "0",
         LAUREL_TRUST_PROXY: "YES",
         LAUREL_SWEEP_INTERVAL: "0",
+        LAUREL_SHOPIFY_API_VERSION: "2026-01",
+        LAUREL_SHOPIFY_ADMIN_ORIGIN: "http://127.0.0.1:8123/",
       },
       { isTerminal: false },
     );
@@ -71,7 +75,21 @@ describe("loadConfig", () => {
       shutdownTimeoutMs: 0,
       trustProxy: true,
       sweepIntervalSeconds: 0,
+      shopifyApiVersion: "2026-01",
+      shopifyAdminOrigin: "http://127.0.0.1:8123",
     });
+  });
+
+  it("refuses a Shopify API version or admin origin it cannot use", () => {
+    expect(configErrorFor({ LAUREL_SHOPIFY_API_VERSION: "latest" }).variable).toBe("LAUREL_SHOPIFY_API_VERSION");
+    expect(configErrorFor({ LAUREL_SHOPIFY_API_VERSION: "2025-02" }).variable).toBe("LAUREL_SHOPIFY_API_VERSION");
+    expect(configErrorFor({ LAUREL_SHOPIFY_ADMIN_ORIGIN: "not a url" }).variable).toBe("LAUREL_SHOPIFY_ADMIN_ORIGIN");
+    expect(configErrorFor({ LAUREL_SHOPIFY_ADMIN_ORIGIN: "https://proxy.example.com/admin" }).variable).toBe(
+      "LAUREL_SHOPIFY_ADMIN_ORIGIN",
+    );
+    expect(configErrorFor({ LAUREL_SHOPIFY_ADMIN_ORIGIN: "ftp://proxy.example.com" }).variable).toBe(
+      "LAUREL_SHOPIFY_ADMIN_ORIGIN",
+    );
   });
 
   it("lets the burst default to twice the sustained rate", () => {

@@ -27,6 +27,10 @@ export interface Config {
   trustProxy: boolean;
   /** Seconds between the server's scheduled sweeps (points settlement, tier re-evaluation); 0: none. */
   sweepIntervalSeconds: number;
+  /** The Shopify Admin API version discount codes are created with. */
+  shopifyApiVersion: string;
+  /** Where Shopify Admin API calls go instead of https://{shop domain} (a proxy, or a test server). */
+  shopifyAdminOrigin: string | null;
 }
 
 export class ConfigError extends Error {
@@ -73,6 +77,29 @@ function readChoice<T extends string>(env: Env, name: string, choices: readonly 
   return raw as T;
 }
 
+function readShopifyApiVersion(env: Env): string {
+  const raw = env.LAUREL_SHOPIFY_API_VERSION?.trim() || "2025-10";
+  if (!/^\d{4}-(01|04|07|10)$/.test(raw)) {
+    throw new ConfigError("LAUREL_SHOPIFY_API_VERSION", `must be a Shopify API version like 2025-10, not "${raw}"`);
+  }
+  return raw;
+}
+
+function readOrigin(env: Env, name: string): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, "is not a valid URL");
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.pathname !== "/" || url.search !== "") {
+    throw new ConfigError(name, "must be an http(s) origin without a path, like https://proxy.example.com");
+  }
+  return url.origin;
+}
+
 function readDatabaseUrl(env: Env): string {
   const raw = env.LAUREL_DATABASE_URL?.trim() || "file:./data/laurel.db";
   if (raw.startsWith("file:")) {
@@ -109,6 +136,8 @@ export function loadConfig(env: Env = process.env, options: { isTerminal?: boole
     shutdownTimeoutMs: readInteger(env, "LAUREL_SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
     trustProxy: readBoolean(env, "LAUREL_TRUST_PROXY", false),
     sweepIntervalSeconds: readInteger(env, "LAUREL_SWEEP_INTERVAL", 300, 0, 86_400),
+    shopifyApiVersion: readShopifyApiVersion(env),
+    shopifyAdminOrigin: readOrigin(env, "LAUREL_SHOPIFY_ADMIN_ORIGIN"),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { FieldError } from "../../platform/errors.js";
-import { canonicalLocale } from "../../platform/intl.js";
+import { canonicalLocale, isCurrencyCode } from "../../platform/intl.js";
 import type { Money } from "../rules/index.js";
 import type { RewardType } from "./tables.js";
 
@@ -56,7 +56,12 @@ export const maxCodePrefixLength = 20;
 function currencyList(list: Money[], pointer: string, errors: FieldError[]): void {
   const seen = new Set<string>();
   list.forEach((money, index) => {
-    if (seen.has(money.currency)) {
+    if (!isCurrencyCode(money.currency)) {
+      errors.push({
+        pointer: `${pointer}/${index}/currency`,
+        message: "must be an ISO 4217 currency code such as USD",
+      });
+    } else if (seen.has(money.currency)) {
       errors.push({ pointer: `${pointer}/${index}/currency`, message: `repeats ${money.currency}` });
     }
     seen.add(money.currency);
@@ -96,8 +101,14 @@ export function checkRewardSettings(
       });
     }
   }
-  if ("max_amounts" in value)
-    currencyList((value as { max_amounts: Money[] }).max_amounts, `${pointer}/value/max_amounts`, errors);
+  if ("max_amounts" in value) {
+    const maxAmounts = (value as { max_amounts: Money[] }).max_amounts;
+    // A maximum of zero would make the reward worth nothing in that currency.
+    if (maxAmounts.some((money) => money.amount <= 0)) {
+      errors.push({ pointer: `${pointer}/value/max_amounts`, message: "maximums must be above zero" });
+    }
+    currencyList(maxAmounts, `${pointer}/value/max_amounts`, errors);
+  }
   currencyList(settings.min_order, `${pointer}/min_order`, errors);
   if (settings.cost.type === "variable") {
     const cost = settings.cost;
@@ -107,17 +118,29 @@ export function checkRewardSettings(
         message: "a variable cost suits amount_off and store_credit rewards only",
       });
     }
+    if (cost.unit.amount <= 0) {
+      errors.push({ pointer: `${pointer}/cost/unit/amount`, message: "must be above zero: the points buy this much" });
+    }
+    if (!isCurrencyCode(cost.unit.currency)) {
+      errors.push({
+        pointer: `${pointer}/cost/unit/currency`,
+        message: "must be an ISO 4217 currency code such as USD",
+      });
+    } else if (type === "store_credit" && cost.unit.currency !== shopCurrency) {
+      errors.push({
+        pointer: `${pointer}/cost/unit/currency`,
+        message: `store credit is kept in the shop currency ${shopCurrency}`,
+      });
+    }
+    // Rounded down, a smaller price would spend points for nothing.
+    if (cost.unit.amount > 0 && BigInt(cost.min_points) * BigInt(cost.unit.amount) < BigInt(cost.points_per_unit)) {
+      errors.push({ pointer: `${pointer}/cost/min_points`, message: "must buy at least one minor unit" });
+    }
     if (cost.min_points > cost.max_points) {
       errors.push({ pointer: `${pointer}/cost/min_points`, message: "must not exceed max_points" });
     }
     if (cost.min_points % cost.step_points !== 0 || cost.max_points % cost.step_points !== 0) {
       errors.push({ pointer: `${pointer}/cost/step_points`, message: "must divide min_points and max_points" });
-    }
-    if (type === "store_credit" && cost.unit.currency !== shopCurrency) {
-      errors.push({
-        pointer: `${pointer}/cost/unit/currency`,
-        message: `store credit is kept in the shop currency ${shopCurrency}`,
-      });
     }
   }
   for (const [field, map] of Object.entries(names)) {

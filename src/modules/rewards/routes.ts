@@ -1,6 +1,14 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
+import {
+  findDiscount,
+  queueShopifyDiscount,
+  sendShopifyDiscount,
+  shopifySettingsOf,
+  toDiscountJson,
+  withdrawShopifyDiscount,
+} from "../../integrations/shopify/discount-sync.js";
 import { withTransaction } from "../../platform/db/transaction.js";
 import type { AppDeps } from "../../platform/deps.js";
 import { callerOf } from "../../platform/http/auth.js";
@@ -49,6 +57,38 @@ export function registerRewardRoutes(app: FastifyInstance, deps: AppDeps): void 
   const tags = ["Rewards"];
   const security = [{ secretKey: [] }];
   const actorOf = (keyId: string): Actor => ({ type: "api_key", id: keyId });
+  const shopify = shopifySettingsOf(deps.config);
+
+  /**
+   * Redeems in one transaction, queueing the code for Shopify there when the shop sends codes to
+   * it; the discount is then created before answering, so the code works at checkout at once. A
+   * failure to reach Shopify does not undo the redemption: the sweep sends it again.
+   */
+  async function redeem(
+    caller: { shopId: string; keyId: string },
+    memberId: string,
+    body: { reward_id: string; points?: number | undefined },
+  ) {
+    const now = deps.clock.now();
+    const { row, queued } = await withTransaction(deps.database, async (trx) => {
+      const row = await redeemReward(
+        trx,
+        {
+          shop: await getShop(trx, caller.shopId),
+          memberId,
+          rewardId: body.reward_id,
+          points: body.points,
+          actor: actorOf(caller.keyId),
+        },
+        now,
+      );
+      return { row, queued: await queueShopifyDiscount(trx, row, now) };
+    });
+    const discount = queued
+      ? await sendShopifyDiscount(deps.database, shopify, row.shop_id, row.id, deps.clock.now())
+      : undefined;
+    return { ...toRedemptionJson(row), shopify_discount: toDiscountJson(discount) };
+  }
 
   routes.post(
     "/v1/rewards",
@@ -194,20 +234,8 @@ export function registerRewardRoutes(app: FastifyInstance, deps: AppDeps): void 
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      const row = await withTransaction(deps.database, async (trx) =>
-        redeemReward(
-          trx,
-          {
-            shop: await getShop(trx, caller.shopId),
-            memberId: request.params.id,
-            rewardId: request.body.reward_id,
-            points: request.body.points,
-            actor: actorOf(caller.keyId),
-          },
-          deps.clock.now(),
-        ),
-      );
-      return reply.code(201).send(toRedemptionJson(row));
+      const redemption = await redeem(caller, request.params.id, request.body);
+      return reply.code(201).send(redemption);
     },
   );
 
@@ -244,8 +272,13 @@ export function registerRewardRoutes(app: FastifyInstance, deps: AppDeps): void 
         response: { 200: RedemptionResponse, ...problemResponses(401, 403, 404, 429) },
       },
     },
-    async (request) =>
-      toRedemptionJson(await getRedemption(deps.database.db, callerOf(request).shopId, request.params.id)),
+    async (request) => {
+      const row = await getRedemption(deps.database.db, callerOf(request).shopId, request.params.id);
+      return {
+        ...toRedemptionJson(row),
+        shopify_discount: toDiscountJson(await findDiscount(deps.database.db, row.shop_id, row.id)),
+      };
+    },
   );
 
   routes.post(
@@ -264,8 +297,9 @@ export function registerRewardRoutes(app: FastifyInstance, deps: AppDeps): void 
     },
     async (request) => {
       const caller = callerOf(request);
-      const row = await withTransaction(deps.database, (trx) =>
-        cancelRedemption(
+      const now = deps.clock.now();
+      const { row, withdrawn } = await withTransaction(deps.database, async (trx) => {
+        const row = await cancelRedemption(
           trx,
           {
             shopId: caller.shopId,
@@ -273,10 +307,15 @@ export function registerRewardRoutes(app: FastifyInstance, deps: AppDeps): void 
             reason: request.body.reason,
             actor: actorOf(caller.keyId),
           },
-          deps.clock.now(),
-        ),
-      );
-      return toRedemptionJson(row);
+          now,
+        );
+        return { row, withdrawn: await withdrawShopifyDiscount(trx, row.shop_id, row.id, now) };
+      });
+      // The Shopify discount is deleted after the cancellation commits (the sweep retries a failure).
+      const discount = withdrawn
+        ? await sendShopifyDiscount(deps.database, shopify, row.shop_id, row.id, deps.clock.now())
+        : await findDiscount(deps.database.db, row.shop_id, row.id);
+      return { ...toRedemptionJson(row), shopify_discount: toDiscountJson(discount) };
     },
   );
 
@@ -418,23 +457,9 @@ export function registerRewardRoutes(app: FastifyInstance, deps: AppDeps): void 
       },
     },
     async (request, reply) => {
-      const caller = callerOf(request);
-      const { memberId } = customerOf(request);
-      const row = await withTransaction(deps.database, async (trx) =>
-        redeemReward(
-          trx,
-          {
-            shop: await getShop(trx, caller.shopId),
-            memberId,
-            rewardId: request.body.reward_id,
-            points: request.body.points,
-            // The shopper acted through the shop's publishable key; the redemption names the member.
-            actor: actorOf(caller.keyId),
-          },
-          deps.clock.now(),
-        ),
-      );
-      return reply.code(201).send(toRedemptionJson(row));
+      // The shopper acted through the shop's publishable key; the redemption names the member.
+      const redemption = await redeem(callerOf(request), customerOf(request).memberId, request.body);
+      return reply.code(201).send(redemption);
     },
   );
 

@@ -1,4 +1,5 @@
 import { type Static, Type } from "typebox";
+import { platformDiscountStatuses } from "../../integrations/tables.js";
 import { PageQuery } from "../../platform/http/pagination.js";
 import type { Reward } from "./catalog.js";
 import { maxCodePrefixLength } from "./catalog.js";
@@ -221,6 +222,27 @@ export const RedemptionResponse = Type.Object({
   cancelled_at: Type.Union([Timestamp, Type.Null()]),
   cancel_reason: Type.Union([Type.String(), Type.Null()]),
   created_at: Timestamp,
+  shopify_discount: Type.Optional(
+    Type.Union(
+      [
+        Type.Object({
+          platform: Type.Literal("shopify"),
+          status: Type.Enum(platformDiscountStatuses),
+          price_rule_id: Type.Union([Type.String(), Type.Null()]),
+          discount_code_id: Type.Union([Type.String(), Type.Null()]),
+          attempts: Type.Integer(),
+          last_error: Type.Union([Type.String(), Type.Null()]),
+          next_attempt_at: Type.Union([Timestamp, Type.Null()]),
+          updated_at: Timestamp,
+        }),
+        Type.Null(),
+      ],
+      {
+        description:
+          "On single redemptions: the code as a Shopify discount when the shop sends codes there (docs/integrations/shopify-discounts.md); null when it does not",
+      },
+    ),
+  ),
 });
 
 export function toRedemptionJson(row: RedemptionsTable) {

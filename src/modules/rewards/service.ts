@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../platform/db/schema.js";
 import type { Tx } from "../../platform/db/transaction.js";
-import { AppError, type FieldError } from "../../platform/errors.js";
+import { AppError, type FieldError, isAppError } from "../../platform/errors.js";
 import { newId } from "../../platform/ids.js";
 import { writeOutboxEvents } from "../../platform/outbox.js";
 import { type Actor, debitPoints, lockMemberAccount, reverseTransaction } from "../ledger/index.js";
@@ -317,8 +317,8 @@ export interface RedeemInput {
 
 /**
  * Spends the member's points on a reward and issues it, all in the caller's transaction: the
- * member's lock, the eligibility and limit checks, one unit of stock, the ledger debit, then a
- * unique code (or store credit) and the `reward.redeemed` event. Any refusal leaves nothing.
+ * member's lock, the eligibility and limit checks, the ledger debit, a unique code (or store
+ * credit), one unit of stock, then the `reward.redeemed` event. Any refusal leaves nothing.
  */
 export async function redeemReward(trx: Tx, input: RedeemInput, now: Date): Promise<RedemptionsTable> {
   const { shop, memberId } = input;
@@ -333,18 +333,8 @@ export async function redeemReward(trx: Tx, input: RedeemInput, now: Date): Prom
   const price = priceOf(reward, input.points);
   if (price.error)
     throw new AppError("validation_failed", "The points do not fit the reward's price", { errors: [price.error] });
-  const taken = await trx
-    .updateTable("rewards")
-    .set((eb) => ({
-      stock_remaining: eb("stock_remaining", "-", 1),
-      redeemed: eb("redeemed", "+", 1),
-    }))
-    .where("shop_id", "=", shop.id)
-    .where("id", "=", reward.id)
-    .where((eb) => eb.or([eb("stock_remaining", "is", null), eb("stock_remaining", ">", 0)]))
-    .returning("id")
-    .execute();
-  if (taken.length === 0) throw new AppError("out_of_stock", `Reward ${reward.id} is out of stock`);
+  const outOfStock = () => new AppError("out_of_stock", `Reward ${reward.id} is out of stock`);
+  if (reward.stock !== null && reward.stock.remaining <= 0) throw outOfStock();
 
   const id = newId("redemption", now);
   const { transaction } = await debitPoints(
@@ -360,7 +350,16 @@ export async function redeemReward(trx: Tx, input: RedeemInput, now: Date): Prom
       actor: input.actor,
     },
     now,
-  );
+  ).catch((error: unknown) => {
+    // The ledger points at its own /body/amount; this request has no such field.
+    if (isAppError(error) && error.code === "insufficient_points") {
+      const pointer = reward.cost.type === "variable" ? "/body/points" : "/body/reward_id";
+      throw new AppError("insufficient_points", error.message, {
+        errors: [{ pointer, message: `costs ${price.points} points, more than the member has available` }],
+      });
+    }
+    throw error;
+  });
   const issued: IssuedReward = {
     reward_id: reward.id,
     version: reward.version,
@@ -406,6 +405,21 @@ export async function redeemReward(trx: Tx, input: RedeemInput, now: Date): Prom
   } else {
     await insertWithNewCode(trx, row, reward.code.prefix);
   }
+  // The reward's row is taken last: every redemption of a reward updates it, and its lock is held
+  // until commit, so taking it first would queue all of them behind each other's whole work. The
+  // update is conditional on stock left; losing the race undoes the transaction (never a partial state).
+  const taken = await trx
+    .updateTable("rewards")
+    .set((eb) => ({
+      stock_remaining: eb("stock_remaining", "-", 1),
+      redeemed: eb("redeemed", "+", 1),
+    }))
+    .where("shop_id", "=", shop.id)
+    .where("id", "=", reward.id)
+    .where((eb) => eb.or([eb("stock_remaining", "is", null), eb("stock_remaining", ">", 0)]))
+    .returning("id")
+    .execute();
+  if (taken.length === 0) throw outOfStock();
   await writeOutboxEvents(
     trx,
     shop.id,
@@ -583,7 +597,9 @@ export async function cancelRedemption(
     cancel_reason: input.reason,
     updated_at: at,
   };
-  await trx
+  // Conditional on the status read: a consume that committed meanwhile (it takes no member lock)
+  // makes this update miss, and the whole cancellation rolls back.
+  const updated = await trx
     .updateTable("redemptions")
     .set({
       status: "cancelled",
@@ -594,7 +610,12 @@ export async function cancelRedemption(
     })
     .where("shop_id", "=", row.shop_id)
     .where("id", "=", row.id)
+    .where("status", "=", row.status)
+    .returning("id")
     .execute();
+  if (updated.length === 0) {
+    throw new AppError("redemption_not_cancellable", `Redemption ${row.id} changed while it was being cancelled`);
+  }
   await writeOutboxEvents(
     trx,
     row.shop_id,
@@ -675,22 +696,33 @@ export async function validateCode(
 
 /**
  * Uses a code on an order, once. The same order again answers as the first time (a retry); another
- * order is 409 `code_already_used`. A code that does not apply to the cart is 422 with the reason.
+ * order is 409 `code_already_used`. A code that does not apply to the cart is 422 with the reason,
+ * unless `enforceConditions` is false: a paid order the platform already discounted with it.
  */
 export async function consumeCode(
   trx: Tx,
-  input: { shopId: string; code: string; orderId: string; cart: Cart; memberId?: string | undefined },
+  input: {
+    shopId: string;
+    code: string;
+    orderId: string;
+    cart: Cart;
+    memberId?: string | undefined;
+    enforceConditions?: boolean | undefined;
+  },
   now: Date,
 ): Promise<CodeCheck & { replayed: boolean }> {
   const row = await findByCode(trx, input.shopId, input.code);
   if (row.status === "used" && row.order_id === input.orderId) {
-    return { redemption: row, decision: check(row, input.cart, input.memberId, input.orderId, now), replayed: true };
+    // As of its use: a retry after the code expired still gets the first answer.
+    const usedAt = new Date(row.used_at ?? now);
+    return { redemption: row, decision: check(row, input.cart, input.memberId, input.orderId, usedAt), replayed: true };
   }
   if (row.status === "used") {
     throw new AppError("code_already_used", `The code was used on order ${row.order_id}`);
   }
   const decision = check(row, input.cart, input.memberId, undefined, now);
-  if (!decision.applies) {
+  // A cancelled code gave its points back: no order may use it, whoever applied it.
+  if (!decision.applies && (input.enforceConditions !== false || row.status === "cancelled")) {
     throw new AppError("invalid_field_value", `The code does not apply: ${decision.reason}`, {
       errors: [{ pointer: "/body/code", message: decision.reason ?? "does not apply" }],
     });
@@ -709,6 +741,11 @@ export async function consumeCode(
     const winner = await findByCode(trx, input.shopId, input.code);
     if (winner.status === "used" && winner.order_id === input.orderId)
       return { redemption: winner, decision, replayed: true };
+    if (winner.status === "cancelled") {
+      throw new AppError("invalid_field_value", "The code does not apply: the redemption was cancelled", {
+        errors: [{ pointer: "/body/code", message: "the redemption was cancelled" }],
+      });
+    }
     throw new AppError("code_already_used", `The code was used on order ${winner.order_id}`);
   }
   const used = { ...row, status: "used" as const, order_id: input.orderId, used_at: at, updated_at: at };
