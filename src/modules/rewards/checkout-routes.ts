@@ -5,6 +5,7 @@ import { withTransaction } from "../../platform/db/transaction.js";
 import type { AppDeps } from "../../platform/deps.js";
 import { AppError } from "../../platform/errors.js";
 import { callerOf } from "../../platform/http/auth.js";
+import { decodeCursor, encodeCursor, PageQuery } from "../../platform/http/pagination.js";
 import { problemResponses } from "../../platform/http/problem.js";
 import type { Actor } from "../ledger/index.js";
 import { authenticateCustomer, CustomerTokenHeaders, customerOf } from "../members/index.js";
@@ -18,6 +19,7 @@ import {
   maxHoldSeconds,
   removeCheckoutPoints,
 } from "./checkout.js";
+import { getStoreCredit, spendStoreCredit, toStoreCreditEntryJson } from "./store-credit.js";
 
 const CartParams = Type.Object(
   {
@@ -99,6 +101,49 @@ const CheckoutPointsResponse = Type.Object(
   },
   { $id: "CheckoutPoints" },
 );
+
+const MemberParams = Type.Object({ id: Type.String({ maxLength: 100 }) }, { additionalProperties: false });
+const MoneyAmount = Type.Object(
+  {
+    amount: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "Minor units" }),
+    currency: Type.String({ pattern: "^[A-Z]{3}$" }),
+  },
+  { additionalProperties: false },
+);
+const StoreCreditEntry = Type.Object({
+  id: Type.String(),
+  object: Type.Literal("store_credit_entry"),
+  amount: Type.Object(
+    { amount: Type.Integer(), currency: Type.String() },
+    { description: "Positive: credit added (a redemption); negative: spent or taken back" },
+  ),
+  redemption_id: Type.Union([Type.String(), Type.Null()]),
+  order_id: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.String(),
+  created_at: Type.String({ format: "date-time" }),
+});
+const StoreCreditResponse = Type.Object(
+  {
+    object: Type.Literal("store_credit"),
+    member_id: Type.String(),
+    balances: Type.Array(Type.Object({ amount: Type.Integer(), currency: Type.String() }), {
+      description: "Per currency, minor units",
+    }),
+    entries: Type.Array(StoreCreditEntry, { description: "Newest first" }),
+    next_cursor: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: "StoreCredit" },
+);
+const SpendBody = Type.Object(
+  { amount: MoneyAmount, order_id: Type.String({ minLength: 1, maxLength: 100 }) },
+  { additionalProperties: false, examples: [{ amount: { amount: 1500, currency: "USD" }, order_id: "1001" }] },
+);
+const SpendResponse = Type.Object({
+  object: Type.Literal("store_credit_spend"),
+  entry: StoreCreditEntry,
+  balance: Type.Object({ amount: Type.Integer(), currency: Type.String() }),
+  replayed: Type.Boolean(),
+});
 
 function toCheckoutPointsJson(checkout: CheckoutPoints, replayed?: boolean): Static<typeof CheckoutPointsResponse> {
   return {
@@ -234,6 +279,73 @@ export function registerCheckoutRoutes(app: FastifyInstance, deps: AppDeps): voi
     },
   );
 
+  const storeCreditJson = async (shopId: string, memberId: string, query: { limit: number; cursor?: string }) => {
+    const credit = await getStoreCredit(deps.database.db, shopId, memberId, {
+      limit: query.limit + 1,
+      before: decodeCursor(query.cursor),
+    });
+    const more = credit.entries.length > query.limit;
+    const entries = credit.entries.slice(0, query.limit);
+    return {
+      object: "store_credit" as const,
+      member_id: memberId,
+      balances: credit.balances,
+      entries: entries.map(toStoreCreditEntryJson),
+      next_cursor: more ? encodeCursor(entries[entries.length - 1]?.id ?? "") : null,
+    };
+  };
+
+  routes.get(
+    "/v1/members/:id/store-credit",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "A member's store credit: balances per currency and the entries behind them",
+        params: MemberParams,
+        querystring: PageQuery,
+        response: { 200: StoreCreditResponse, ...problemResponses(400, 401, 403, 404, 429) },
+      },
+    },
+    async (request) => storeCreditJson(callerOf(request).shopId, request.params.id, request.query),
+  );
+
+  routes.post(
+    "/v1/members/:id/store-credit/spend",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Spend a member's store credit on an order",
+        description:
+          "Once per order and currency: the same order again answers with the first spend (`replayed: true`); another amount for it is 409 `store_credit_conflict`. More than the balance is 422.",
+        params: MemberParams,
+        body: SpendBody,
+        response: { 200: SpendResponse, ...problemResponses(400, 401, 403, 404, 409, 422, 429) },
+      },
+    },
+    async (request) => {
+      const { entry, balance, replayed } = await withTransaction(deps.database, (trx) =>
+        spendStoreCredit(
+          trx,
+          {
+            shopId: callerOf(request).shopId,
+            memberId: request.params.id,
+            amount: request.body.amount,
+            orderId: request.body.order_id,
+          },
+          deps.clock.now(),
+        ),
+      );
+      return {
+        object: "store_credit_spend" as const,
+        entry: toStoreCreditEntryJson(entry),
+        balance: { amount: balance, currency: entry.currency },
+        replayed,
+      };
+    },
+  );
+
   // The shopper's own cart (publishable key + customer token): the member is the token's.
   const storefront = { config: { auth: "publishable" as const }, onRequest: authenticateCustomer(deps) };
   const storefrontSchema = {
@@ -323,5 +435,21 @@ export function registerCheckoutRoutes(app: FastifyInstance, deps: AppDeps): voi
       );
       return toCheckoutPointsJson(checkout);
     },
+  );
+
+  routes.get(
+    "/v1/me/store-credit",
+    {
+      ...storefront,
+      schema: {
+        tags: ["Storefront"],
+        security: storefrontSchema.security,
+        headers: CustomerTokenHeaders,
+        summary: "The shopper's store credit",
+        querystring: PageQuery,
+        response: { 200: StoreCreditResponse, ...problemResponses(400, 401, 403, 429) },
+      },
+    },
+    async (request) => storeCreditJson(callerOf(request).shopId, customerOf(request).memberId, request.query),
   );
 }

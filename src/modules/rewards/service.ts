@@ -17,6 +17,7 @@ import {
   type Reward,
   type RewardSettings,
 } from "./catalog.js";
+import { changeStoreCredit } from "./store-credit.js";
 import { type Cart, type CodeDecision, decide, type IssuedReward, newCode, normalizeCode } from "./codes.js";
 import type { RedemptionsTable, RewardStatus, RewardsTable, RewardType } from "./tables.js";
 
@@ -459,50 +460,6 @@ async function insertWithNewCode(trx: Tx, row: RedemptionsTable, prefix: string)
     if (!exists) break;
   }
   await trx.insertInto("redemptions").values(row).execute();
-}
-
-async function changeStoreCredit(
-  trx: Tx,
-  input: { shopId: string; memberId: string; amount: Money; redemptionId: string | null; reason: string },
-  now: Date,
-): Promise<number> {
-  const at = now.toISOString();
-  const { shopId, memberId, amount } = input;
-  const current = await trx
-    .selectFrom("store_credit_balances")
-    .select("balance")
-    .where("shop_id", "=", shopId)
-    .where("member_id", "=", memberId)
-    .where("currency", "=", amount.currency)
-    .executeTakeFirst();
-  const balance = Number(current?.balance ?? 0) + amount.amount;
-  if (balance < 0) {
-    throw new AppError(
-      "redemption_not_cancellable",
-      `The member's store credit (${Number(current?.balance ?? 0)} ${amount.currency} minor units) no longer holds it`,
-    );
-  }
-  await trx
-    .insertInto("store_credit_balances")
-    .values({ shop_id: shopId, member_id: memberId, currency: amount.currency, balance, updated_at: at })
-    .onConflict((conflict) =>
-      conflict.columns(["shop_id", "member_id", "currency"]).doUpdateSet({ balance, updated_at: at }),
-    )
-    .execute();
-  await trx
-    .insertInto("store_credit_entries")
-    .values({
-      shop_id: shopId,
-      id: newId("storeCredit", now),
-      member_id: memberId,
-      currency: amount.currency,
-      amount: amount.amount,
-      redemption_id: input.redemptionId,
-      reason: input.reason,
-      created_at: at,
-    })
-    .execute();
-  return balance;
 }
 
 export async function getRedemption(

@@ -75,7 +75,10 @@ export interface StoreCreditEntriesTable {
   member_id: string;
   currency: string;
   amount: number;
+  /** The redemption that added it or took it back. */
   redemption_id: string | null;
+  /** The order it was spent on. */
+  order_id: string | null;
   reason: string;
   created_at: string;
 }

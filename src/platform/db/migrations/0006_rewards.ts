@@ -76,6 +76,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("currency", "text", (column) => column.notNull())
     .addColumn("amount", "bigint", (column) => column.notNull())
     .addColumn("redemption_id", "text")
+    .addColumn("order_id", "text")
     .addColumn("reason", "text", (column) => column.notNull())
     .addColumn("created_at", "text", (column) => column.notNull())
     .addPrimaryKeyConstraint("store_credit_entries_pkey", ["shop_id", "id"])
