@@ -152,7 +152,7 @@ function toCheckoutPointsJson(checkout: CheckoutPoints, replayed?: boolean): Sta
     member_id: checkout.memberId,
     points: checkout.points,
     discount: checkout.discount,
-    status: checkout.reservation.status,
+    status: checkout.status,
     expires_at: checkout.reservation.expiresAt,
     order_id: checkout.orderId,
     reservation_id: checkout.reservation.id,

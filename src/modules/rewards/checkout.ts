@@ -33,6 +33,11 @@ export const maxHoldSeconds = 24 * 60 * 60;
 export interface CheckoutPoints {
   cartId: string;
   memberId: string;
+  /**
+   * The hold's status, except that points spent on an order are `committed` however they were
+   * spent (from the hold, or from the balance after the hold ran out).
+   */
+  status: Reservation["status"];
   points: number;
   discount: { amount: number; currency: string };
   orderId: string | null;
@@ -84,6 +89,7 @@ function toCheckoutPoints(row: CheckoutPointsTable, reservation: Reservation): C
   return {
     cartId: row.cart_id,
     memberId: row.member_id,
+    status: row.order_id !== null ? "committed" : reservation.status,
     points: Number(row.points),
     discount: { amount: Number(row.discount), currency: row.currency },
     orderId: row.order_id,
@@ -100,6 +106,14 @@ async function findRow(db: Kysely<Database>, shopId: string, cartId: string): Pr
     .where("shop_id", "=", shopId)
     .where("cart_id", "=", cartId)
     .executeTakeFirst();
+}
+
+/** Points spent on an order stay with it: the cart cannot hold or drop points any more. */
+function spentOn(row: CheckoutPointsTable): AppError {
+  return new AppError(
+    "reservation_not_active",
+    `The points on cart ${row.cart_id} were spent on order ${row.order_id}`,
+  );
 }
 
 function notFound(cartId: string): AppError {
@@ -141,15 +155,10 @@ export async function applyCheckoutPoints(
   await lockMemberAccount(trx, shop.id, memberId);
   const existing = await findRow(trx, shop.id, cartId);
   if (existing) {
+    if (existing.order_id !== null) throw spentOn(existing);
     const reservation = await readReservation(trx, shop.id, existing.reservation_id, now);
     if (existing.member_id !== memberId && reservation.status !== "expired" && reservation.status !== "released") {
       throw new AppError("cart_taken", `Cart ${cartId} holds points of another member`);
-    }
-    if (reservation.status === "committed") {
-      throw new AppError(
-        "reservation_not_active",
-        `The points on cart ${cartId} were spent on order ${existing.order_id}`,
-      );
     }
     if (reservation.status === "active") {
       if (Number(existing.points) === input.points && existing.currency === discount.currency) {
@@ -223,14 +232,9 @@ export async function removeCheckoutPoints(
 ): Promise<CheckoutPoints> {
   const row = await findRow(trx, input.shopId, input.cartId);
   if (!row) throw notFound(input.cartId);
+  if (row.order_id !== null) throw spentOn(row);
   await lockMemberAccount(trx, input.shopId, row.member_id);
   const current = await readReservation(trx, input.shopId, row.reservation_id, now);
-  if (current.status === "committed") {
-    throw new AppError(
-      "reservation_not_active",
-      `The points on cart ${input.cartId} were spent on order ${row.order_id}`,
-    );
-  }
   if (current.status !== "active") return toCheckoutPoints(row, current);
   const { reservation } = await releaseReservation(
     trx,
@@ -267,12 +271,7 @@ export async function commitCheckoutPoints(
   await lockMemberAccount(trx, input.shopId, row.member_id);
   const current = await readReservation(trx, input.shopId, row.reservation_id, now);
   if (row.order_id !== null) {
-    if (row.order_id !== input.orderId) {
-      throw new AppError(
-        "reservation_not_active",
-        `The points on cart ${input.cartId} were spent on order ${row.order_id}`,
-      );
-    }
+    if (row.order_id !== input.orderId) throw spentOn(row);
     return { checkout: toCheckoutPoints(row, current), replayed: true, note: "already spent on this order" };
   }
   const at = now.toISOString();

@@ -126,19 +126,26 @@ export async function rewardsOnOrderUndone(trx: Tx, order: UndoneOrder, now: Dat
       .executeTakeFirst();
     if (decided) continue;
     let transactionId: string | null = null;
+    let returned = 0;
     if (policy === "return" && spend.transactionId !== null) {
-      const { transaction } = await reverseTransaction(
-        trx,
-        {
-          shopId,
-          transactionId: spend.transactionId,
-          reason: `Order ${order.orderId} undone: ${spend.label} returned (shop policy)`,
-          reference: order.orderId,
-          actor: order.actor,
-        },
-        now,
-      );
-      transactionId = transaction.id;
+      try {
+        // Only what is not reversed yet: support may have given some of it back by hand.
+        const { transaction } = await reverseTransaction(
+          trx,
+          {
+            shopId,
+            transactionId: spend.transactionId,
+            reason: `Order ${order.orderId} undone: ${spend.label} returned (shop policy)`,
+            reference: order.orderId,
+            actor: order.actor,
+          },
+          now,
+        );
+        transactionId = transaction.id;
+        returned = transaction.amount;
+      } catch (error) {
+        if (!(error instanceof AppError) || error.code !== "already_reversed") throw error;
+      }
     }
     const row: OrderRewardOutcomesTable = {
       shop_id: shopId,
@@ -148,16 +155,18 @@ export async function rewardsOnOrderUndone(trx: Tx, order: UndoneOrder, now: Dat
       subject_type: spend.subjectType,
       subject_id: spend.subjectId,
       policy,
-      points: transactionId === null ? 0 : spend.points,
+      points: returned,
       transaction_id: transactionId,
       event_id: order.eventId,
       created_at: now.toISOString(),
     };
     await trx.insertInto("order_reward_outcomes").values(row).execute();
     notes.push(
-      transactionId === null
+      policy === "keep"
         ? `${spend.label}: ${spend.points} points stay spent (shop policy: keep)`
-        : `${spend.label}: ${spend.points} points returned (shop policy: return)`,
+        : returned === spend.points
+          ? `${spend.label}: ${returned} points returned (shop policy: return)`
+          : `${spend.label}: ${returned} points returned (shop policy: return; the other ${spend.points - returned} had already been reversed)`,
     );
   }
   return notes;
