@@ -1,4 +1,3 @@
-import autocannon from "autocannon";
 import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp } from "../src/app.js";
 import { createShopWithKeys } from "../src/modules/shops/index.js";
@@ -8,37 +7,24 @@ import { type Dialect, openDatabase } from "../src/platform/db/database.js";
 import { migrateToLatest } from "../src/platform/db/migrate.js";
 import { withTransaction } from "../src/platform/db/transaction.js";
 import { createLogger } from "../src/platform/logger.js";
-import { type BenchReport, benchDialects, createBenchDatabase, type Measurement, measurement } from "./support.js";
+import {
+  type BenchReport,
+  benchDialects,
+  createBenchDatabase,
+  fire,
+  type Load,
+  listen,
+  type Measurement,
+  measurement,
+} from "./support.js";
 
 const connections = 50;
 const warmUpSeconds = 2;
 const measureSeconds = 5;
 
-interface Load {
-  requestsPerSecond: number;
-  p99Milliseconds: number;
-}
-
-/**
- * Fires GET requests at `url` for `seconds`. autocannon runs in a worker thread so the load
- * generator does not share the server's event loop. Any non-2xx answer or socket error makes the
- * figure meaningless, so it stops the bench instead of being averaged in.
- */
-async function fire(url: string, headers: Record<string, string>, seconds: number): Promise<Load> {
-  const result = await autocannon({ url, headers, connections, duration: seconds, workers: 1 });
-  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
-    throw new Error(
-      `${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts in ${seconds} s`,
-    );
-  }
-  return { requestsPerSecond: result.requests.average, p99Milliseconds: result.latency.p99 };
-}
-
-async function listen(app: FastifyInstance): Promise<string> {
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const address = app.server.address();
-  if (address === null || typeof address === "string") throw new Error("server has no TCP address");
-  return `http://127.0.0.1:${address.port}`;
+/** GETs `url` for `seconds` with the bench's connections (see `fire` in support.ts). */
+function fireGet(url: string, headers: Record<string, string>, seconds: number): Promise<Load> {
+  return fire(url, { url, headers, connections, duration: seconds });
 }
 
 async function measureDialect(dialect: Dialect): Promise<Measurement[]> {
@@ -77,10 +63,10 @@ async function measureDialect(dialect: Dialect): Promise<Measurement[]> {
     baseline.get("/v1/shop", async () => shopBody);
     const baselineUrl = `${await listen(baseline)}/v1/shop`;
 
-    await fire(laurelUrl, headers, warmUpSeconds);
-    await fire(baselineUrl, headers, warmUpSeconds);
-    const laurelLoad = await fire(laurelUrl, headers, measureSeconds);
-    const baselineLoad = await fire(baselineUrl, headers, measureSeconds);
+    await fireGet(laurelUrl, headers, warmUpSeconds);
+    await fireGet(baselineUrl, headers, warmUpSeconds);
+    const laurelLoad = await fireGet(laurelUrl, headers, measureSeconds);
+    const baselineLoad = await fireGet(baselineUrl, headers, measureSeconds);
 
     return [
       measurement({

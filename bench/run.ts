@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { type BenchReport, type BenchRun, benchDialects, type Measurement } from "./support.js";
 
 /**
- * `npm run bench` runs every bench/*.bench.ts (events, http, ledger, tiers); `npm run bench -- <name>` runs one (e.g. `ledger`).
+ * `npm run bench` runs every bench/*.bench.ts (events, http, ledger, redeem, tiers); `npm run bench -- <name>` runs one (e.g. `ledger`).
  * Prints each measurement beside its baseline and the ratio, and records the results in
  * bench/results/latest.json (a bench that was not run keeps its previous entry there).
  */
