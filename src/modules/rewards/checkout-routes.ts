@@ -170,6 +170,30 @@ export function registerCheckoutRoutes(app: FastifyInstance, deps: AppDeps): voi
   const actorOf = (keyId: string): Actor => ({ type: "api_key", id: keyId });
   const path = "/v1/checkouts/:cart_id/points";
 
+  const apply = async (
+    caller: { shopId: string; keyId: string },
+    cartId: string,
+    memberId: string,
+    body: Static<typeof StorefrontApplyBody>,
+  ) => {
+    const result = await withTransaction(deps.database, async (trx) =>
+      applyCheckoutPoints(
+        trx,
+        {
+          shop: await getShop(trx, caller.shopId),
+          cartId,
+          memberId,
+          points: body.points,
+          cart: body.cart,
+          holdSeconds: body.hold_seconds,
+          actor: actorOf(caller.keyId),
+        },
+        deps.clock.now(),
+      ),
+    );
+    return toCheckoutPointsJson(result, result.replayed);
+  };
+
   routes.put(
     path,
     {
@@ -185,23 +209,7 @@ export function registerCheckoutRoutes(app: FastifyInstance, deps: AppDeps): voi
       },
     },
     async (request) => {
-      const caller = callerOf(request);
-      const result = await withTransaction(deps.database, async (trx) =>
-        applyCheckoutPoints(
-          trx,
-          {
-            shop: await getShop(trx, caller.shopId),
-            cartId: request.params.cart_id,
-            memberId: request.body.member_id,
-            points: request.body.points,
-            cart: request.body.cart,
-            holdSeconds: request.body.hold_seconds,
-            actor: actorOf(caller.keyId),
-          },
-          deps.clock.now(),
-        ),
-      );
-      return toCheckoutPointsJson(result, result.replayed);
+      return apply(callerOf(request), request.params.cart_id, request.body.member_id, request.body);
     },
   );
 
@@ -377,23 +385,7 @@ export function registerCheckoutRoutes(app: FastifyInstance, deps: AppDeps): voi
       },
     },
     async (request) => {
-      const caller = callerOf(request);
-      const result = await withTransaction(deps.database, async (trx) =>
-        applyCheckoutPoints(
-          trx,
-          {
-            shop: await getShop(trx, caller.shopId),
-            cartId: request.params.cart_id,
-            memberId: customerOf(request).memberId,
-            points: request.body.points,
-            cart: request.body.cart,
-            holdSeconds: request.body.hold_seconds,
-            actor: actorOf(caller.keyId),
-          },
-          deps.clock.now(),
-        ),
-      );
-      return toCheckoutPointsJson(result, result.replayed);
+      return apply(callerOf(request), request.params.cart_id, customerOf(request).memberId, request.body);
     },
   );
 

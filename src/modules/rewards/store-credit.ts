@@ -114,14 +114,16 @@ export async function spendStoreCredit(
 ): Promise<{ entry: StoreCreditEntriesTable; balance: number; replayed: boolean }> {
   await getMember(trx, input.shopId, input.memberId);
   await lockMemberAccount(trx, input.shopId, input.memberId);
-  const earlier = await trx
-    .selectFrom("store_credit_entries")
-    .selectAll()
-    .where("shop_id", "=", input.shopId)
-    .where("member_id", "=", input.memberId)
-    .where("order_id", "=", input.orderId)
-    .where("currency", "=", input.amount.currency)
-    .executeTakeFirst();
+  const spentOnOrder = () =>
+    trx
+      .selectFrom("store_credit_entries")
+      .selectAll()
+      .where("shop_id", "=", input.shopId)
+      .where("member_id", "=", input.memberId)
+      .where("order_id", "=", input.orderId)
+      .where("currency", "=", input.amount.currency)
+      .executeTakeFirst();
+  const earlier = await spentOnOrder();
   const balanceOf = async () =>
     Number(
       (
@@ -156,14 +158,7 @@ export async function spendStoreCredit(
     (held) =>
       invalidField("/body/amount", `exceeds the member's store credit of ${held} ${input.amount.currency} minor units`),
   );
-  const entry = await trx
-    .selectFrom("store_credit_entries")
-    .selectAll()
-    .where("shop_id", "=", input.shopId)
-    .where("member_id", "=", input.memberId)
-    .where("order_id", "=", input.orderId)
-    .where("currency", "=", input.amount.currency)
-    .executeTakeFirstOrThrow();
+  const entry = (await spentOnOrder()) as StoreCreditEntriesTable;
   return { entry, balance, replayed: false };
 }
 
