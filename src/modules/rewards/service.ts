@@ -17,8 +17,8 @@ import {
   type Reward,
   type RewardSettings,
 } from "./catalog.js";
-import { changeStoreCredit } from "./store-credit.js";
 import { type Cart, type CodeDecision, decide, type IssuedReward, newCode, normalizeCode } from "./codes.js";
+import { changeStoreCredit } from "./store-credit.js";
 import type { RedemptionsTable, RewardStatus, RewardsTable, RewardType } from "./tables.js";
 
 const day = 24 * 60 * 60 * 1000;
@@ -65,7 +65,8 @@ export interface RewardDraft {
   enabled?: boolean | undefined;
 }
 
-export function toReward(row: RewardsTable): Reward {
+/** `redeemed`: the redemptions not cancelled, counted by the caller (see redemptionCounts). */
+export function toReward(row: RewardsTable, redeemed: number): Reward {
   const settings = JSON.parse(row.settings) as RewardSettings;
   return {
     id: row.id,
@@ -77,7 +78,7 @@ export function toReward(row: RewardsTable): Reward {
     imageUrl: row.image_url,
     ...settings,
     stock: row.stock_total === null ? null : { total: Number(row.stock_total), remaining: Number(row.stock_remaining) },
-    redeemed: Number(row.redeemed),
+    redeemed,
     startsAt: row.starts_at,
     endsAt: row.ends_at,
     version: row.version,
@@ -169,7 +170,6 @@ export async function createReward(trx: Tx, shop: Shop, draft: RewardDraft, now:
     settings: JSON.stringify(settings),
     stock_total: draft.stock ?? null,
     stock_remaining: draft.stock ?? null,
-    redeemed: 0,
     starts_at: isoOrNull(draft.starts_at),
     ends_at: isoOrNull(draft.ends_at),
     version: 1,
@@ -177,7 +177,7 @@ export async function createReward(trx: Tx, shop: Shop, draft: RewardDraft, now:
     updated_at: at,
   };
   await trx.insertInto("rewards").values(row).execute();
-  return toReward(row);
+  return toReward(row, 0);
 }
 
 async function findRewardRow(db: Kysely<Database>, shopId: string, rewardId: string): Promise<RewardsTable> {
@@ -192,7 +192,35 @@ async function findRewardRow(db: Kysely<Database>, shopId: string, rewardId: str
 }
 
 export async function getReward(db: Kysely<Database>, shopId: string, rewardId: string): Promise<Reward> {
-  return toReward(await findRewardRow(db, shopId, rewardId));
+  const row = await findRewardRow(db, shopId, rewardId);
+  return toReward(row, (await redemptionCounts(db, shopId, [row.id])).get(row.id) ?? 0);
+}
+
+/** Redemptions not cancelled, per reward, in one grouped query over the reward index. */
+async function redemptionCounts(
+  db: Kysely<Database>,
+  shopId: string,
+  rewardIds: string[],
+): Promise<Map<string, number>> {
+  if (rewardIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom("redemptions")
+    .select(["reward_id", (eb) => eb.fn.countAll<number | string>().as("count")])
+    .where("shop_id", "=", shopId)
+    .where("reward_id", "in", rewardIds)
+    .where("status", "!=", "cancelled")
+    .groupBy("reward_id")
+    .execute();
+  return new Map(rows.map((row) => [row.reward_id, Number(row.count)]));
+}
+
+async function withCounts(db: Kysely<Database>, shopId: string, rows: RewardsTable[]): Promise<Reward[]> {
+  const counts = await redemptionCounts(
+    db,
+    shopId,
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) => toReward(row, counts.get(row.id) ?? 0));
 }
 
 /**
@@ -257,7 +285,7 @@ export async function listRewards(
   query = filter.status ? query.where("status", "=", filter.status) : query.where("status", "!=", "archived");
   if (filter.before) query = query.where("id", "<", filter.before);
   const rows = await query.orderBy("id", "desc").limit(filter.limit).execute();
-  return rows.map(toReward);
+  return withCounts(db, shopId, rows);
 }
 
 /** Why a member cannot redeem a reward now, or null. Checked under the member's lock. */
@@ -328,7 +356,8 @@ export async function redeemReward(trx: Tx, input: RedeemInput, now: Date): Prom
     throw new AppError("reward_unavailable", `The member is ${member.status}: only active members redeem rewards`);
   }
   await lockMemberAccount(trx, shop.id, memberId);
-  const reward = await getReward(trx, shop.id, input.rewardId);
+  // Not getReward: the redemption needs no count of the reward's redemptions.
+  const reward = toReward(await findRewardRow(trx, shop.id, input.rewardId), 0);
   const refused = await refusal(trx, shop.id, reward, memberId, now);
   if (refused) throw refused;
   const price = priceOf(reward, input.points);
@@ -406,21 +435,20 @@ export async function redeemReward(trx: Tx, input: RedeemInput, now: Date): Prom
   } else {
     await insertWithNewCode(trx, row, reward.code.prefix);
   }
-  // The reward's row is taken last: every redemption of a reward updates it, and its lock is held
-  // until commit, so taking it first would queue all of them behind each other's whole work. The
-  // update is conditional on stock left; losing the race undoes the transaction (never a partial state).
-  const taken = await trx
-    .updateTable("rewards")
-    .set((eb) => ({
-      stock_remaining: eb("stock_remaining", "-", 1),
-      redeemed: eb("redeemed", "+", 1),
-    }))
-    .where("shop_id", "=", shop.id)
-    .where("id", "=", reward.id)
-    .where((eb) => eb.or([eb("stock_remaining", "is", null), eb("stock_remaining", ">", 0)]))
-    .returning("id")
-    .execute();
-  if (taken.length === 0) throw outOfStock();
+  // Stock is taken last, by a conditional update: of two redemptions racing for the last unit one
+  // updates the row and the other undoes its whole transaction (never a partial state). The row is
+  // locked until commit, so it is taken as late as possible; a reward without stock is never written.
+  if (reward.stock !== null) {
+    const taken = await trx
+      .updateTable("rewards")
+      .set((eb) => ({ stock_remaining: eb("stock_remaining", "-", 1) }))
+      .where("shop_id", "=", shop.id)
+      .where("id", "=", reward.id)
+      .where("stock_remaining", ">", 0)
+      .returning("id")
+      .execute();
+    if (taken.length === 0) throw outOfStock();
+  }
   await writeOutboxEvents(
     trx,
     shop.id,
@@ -538,12 +566,10 @@ export async function cancelRedemption(
   );
   await trx
     .updateTable("rewards")
-    .set((eb) => ({
-      stock_remaining: eb("stock_remaining", "+", 1),
-      redeemed: eb("redeemed", "-", 1),
-    }))
+    .set((eb) => ({ stock_remaining: eb("stock_remaining", "+", 1) }))
     .where("shop_id", "=", row.shop_id)
     .where("id", "=", row.reward_id)
+    .where("stock_remaining", "is not", null)
     .execute();
   const at = now.toISOString();
   const cancelled: RedemptionsTable = {
@@ -785,8 +811,7 @@ export async function rewardsForMember(
     .limit(500)
     .execute();
   const result: RewardForMember[] = [];
-  for (const row of rows) {
-    const reward = toReward(row);
+  for (const reward of await withCounts(db, shopId, rows)) {
     const price = reward.cost.type === "fixed" ? reward.cost.points : reward.cost.min_points;
     const refused =
       reward.stock !== null && reward.stock.remaining <= 0

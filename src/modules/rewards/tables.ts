@@ -25,8 +25,8 @@ export interface RewardsTable {
   settings: string;
   /** null: unlimited. */
   stock_total: number | null;
+  /** Changed only for a reward with stock: an unlimited reward's row is never written by a redemption. */
   stock_remaining: number | null;
-  redeemed: number;
   starts_at: string | null;
   ends_at: string | null;
   version: number;

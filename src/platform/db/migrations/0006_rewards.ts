@@ -16,7 +16,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("settings", "text", (column) => column.notNull())
     .addColumn("stock_total", "bigint")
     .addColumn("stock_remaining", "bigint")
-    .addColumn("redeemed", "bigint", (column) => column.notNull())
     .addColumn("starts_at", "text")
     .addColumn("ends_at", "text")
     .addColumn("version", "integer", (column) => column.notNull())
@@ -52,6 +51,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addForeignKeyConstraint("redemptions_member_fkey", ["shop_id", "member_id"], "members", ["shop_id", "id"])
     .execute();
   await db.schema.createIndex("redemptions_code").on("redemptions").columns(["shop_id", "code"]).unique().execute();
+  // How many times a reward was redeemed is counted, not kept on the reward's row: a counter there
+  // would make every redemption of a popular reward wait for the previous one's commit.
+  await db.schema
+    .createIndex("redemptions_reward")
+    .on("redemptions")
+    .columns(["shop_id", "reward_id", "status"])
+    .execute();
   await db.schema
     .createIndex("redemptions_member")
     .on("redemptions")
