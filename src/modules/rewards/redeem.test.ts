@@ -558,6 +558,20 @@ describeEachDialect("reward redemption API", (dialect) => {
     await h.redeemOk(shop, memberId, { reward_id: goldOnly.id });
     await h.redeemOk(shop, memberId, { reward_id: silverOrGold.id });
     expect(await h.points(shop, memberId)).toMatchObject({ available: 3500 });
+
+    // With a program in place, a reward must name its tiers: a typo is refused, nothing created.
+    const typo = await h.send(
+      "POST",
+      shop.secretKey,
+      "/v1/rewards",
+      fiveOff({ eligibility: { tiers: ["gold", "gould"] } }),
+    );
+    expect(typo.statusCode).toBe(400);
+    expect(typo.json().errors).toEqual([
+      { pointer: "/body/eligibility/tiers/1", message: '"gould" is not a tier of the program (member, silver, gold)' },
+    ]);
+    const catalog = await h.ok(h.send("GET", shop.secretKey, "/v1/rewards"), 200);
+    expect(catalog.data).toHaveLength(2);
   });
 
   it("redeems a reward only inside its window", async () => {

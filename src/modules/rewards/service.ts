@@ -156,8 +156,32 @@ function checkDraft(draft: RewardDraft, shop: Shop, pointer = "/body"): RewardSe
 
 const isoOrNull = (value: string | null | undefined) => (value ? new Date(value).toISOString() : null);
 
+/**
+ * Tier keys must name tiers of the shop's program, when it has one (a shop may set up rewards
+ * before its tiers). A tier removed from the program later leaves the reward to the tiers that remain.
+ */
+async function checkTierKeys(trx: Tx, shopId: string, draft: RewardDraft): Promise<void> {
+  const keys = draft.eligibility?.tiers;
+  if (!keys) return;
+  const stored = await getProgram(trx, shopId);
+  if (!stored) return;
+  const known = new Set(stored.program.tiers.map((tier) => tier.key));
+  const errors: FieldError[] = keys.flatMap((key, index) =>
+    known.has(key)
+      ? []
+      : [
+          {
+            pointer: `/body/eligibility/tiers/${index}`,
+            message: `"${key}" is not a tier of the program (${[...known].join(", ")})`,
+          },
+        ],
+  );
+  if (errors.length > 0) throw new AppError("validation_failed", "The reward is not valid", { errors });
+}
+
 export async function createReward(trx: Tx, shop: Shop, draft: RewardDraft, now: Date): Promise<Reward> {
   const settings = checkDraft(draft, shop);
+  await checkTierKeys(trx, shop.id, draft);
   const at = now.toISOString();
   const row: RewardsTable = {
     shop_id: shop.id,
@@ -238,6 +262,7 @@ export async function updateReward(
   const current = await findRewardRow(trx, shop.id, rewardId);
   if (current.status === "archived") throw new AppError("reward_unavailable", `Reward ${rewardId} is archived`);
   const settings = checkDraft(draft, shop);
+  await checkTierKeys(trx, shop.id, draft);
   const changes: Partial<RewardsTable> = {
     type: draft.type,
     name: JSON.stringify(canonicalNames(draft.name)),
@@ -474,20 +499,20 @@ export async function redeemReward(trx: Tx, input: RedeemInput, now: Date): Prom
 
 /**
  * A unique code is all but certain at the first draw (58 random bits); one that exists draws again.
- * The unique index stays the guard against two transactions drawing the same code at once.
+ * The insert itself is the check (one round trip): a code taken, now or by a concurrent
+ * transaction, inserts nothing and the loop draws another.
  */
 async function insertWithNewCode(trx: Tx, row: RedemptionsTable, prefix: string): Promise<void> {
   for (;;) {
     row.code = newCode(prefix);
-    const exists = await trx
-      .selectFrom("redemptions")
-      .select("id")
-      .where("shop_id", "=", row.shop_id)
-      .where("code", "=", row.code)
-      .executeTakeFirst();
-    if (!exists) break;
+    const inserted = await trx
+      .insertInto("redemptions")
+      .values(row)
+      .onConflict((conflict) => conflict.columns(["shop_id", "code"]).doNothing())
+      .returning("id")
+      .execute();
+    if (inserted.length === 1) return;
   }
-  await trx.insertInto("redemptions").values(row).execute();
 }
 
 export async function getRedemption(
@@ -798,7 +823,11 @@ export async function rewardsForMember(
   availablePoints: number,
   now: Date,
 ): Promise<RewardForMember[]> {
-  await getMember(db, shopId, memberId);
+  const member = await getMember(db, shopId, memberId);
+  const inactive =
+    member.status === "active"
+      ? null
+      : new AppError("reward_unavailable", `The member is ${member.status}: only active members redeem rewards`);
   const at = now.toISOString();
   const rows = await db
     .selectFrom("rewards")
@@ -814,9 +843,10 @@ export async function rewardsForMember(
   for (const reward of await withCounts(db, shopId, rows)) {
     const price = reward.cost.type === "fixed" ? reward.cost.points : reward.cost.min_points;
     const refused =
-      reward.stock !== null && reward.stock.remaining <= 0
+      inactive ??
+      (reward.stock !== null && reward.stock.remaining <= 0
         ? new AppError("out_of_stock", "out of stock")
-        : await refusal(db, shopId, reward, memberId, now);
+        : await refusal(db, shopId, reward, memberId, now));
     result.push({
       reward,
       affordable: availablePoints >= price,
