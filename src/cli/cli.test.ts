@@ -127,6 +127,7 @@ describeEachDialect("laurel command line", (dialect: Dialect) => {
         enrollment_mode: "auto",
         default_country: null,
         allow_negative_balance: false,
+        redeemed_points_on_refund: "keep",
         created_at: expect.stringMatching(isoTimestamp),
         updated_at: expect.stringMatching(isoTimestamp),
       });

@@ -109,7 +109,7 @@ export async function queueShopifyDiscount(
 ): Promise<boolean> {
   if (redemption.code === null) return false;
   const connection = await findConnection(trx, redemption.shop_id);
-  if (!connection || connection.sync_discount_codes !== 1 || connection.admin_access_token === null) return false;
+  if (connection?.sync_discount_codes !== 1 || connection.admin_access_token === null) return false;
   const at = now.toISOString();
   await trx
     .insertInto("platform_discounts")
