@@ -1,11 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeEach, expect, it } from "vitest";
-import { bearer, createShop, describeEachDialect, type TestShop, useTestApp } from "../../../test/support/app.js";
+import { createShop, describeEachDialect, type TestShop, useTestApp } from "../../../test/support/app.js";
+import { apiCalls, type Json, type Method } from "../../../test/support/http.js";
 import { runSweeps } from "../../cli/sweeps.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read response bodies field by field; expect() checks them.
-type Json = Record<string, any>;
 
 /**
  * A local stand-in for the Shopify Admin API: it records every request and answers from a queue of
@@ -55,15 +53,9 @@ describeEachDialect("Shopify discount codes", (dialect) => {
     failNext.length = 0;
   });
 
-  async function call(token: string, method: "GET" | "POST" | "PUT", url: string, payload?: Json) {
-    return t().app.inject({ method, url, headers: bearer(token), ...(payload ? { payload } : {}) });
-  }
-
-  async function json(token: string, method: "GET" | "POST" | "PUT", url: string, status: number, payload?: Json) {
-    const response = await call(token, method, url, payload);
-    expect(response.statusCode, response.body).toBe(status);
-    return response.json() as Json;
-  }
+  const { send, ok } = apiCalls(t);
+  const json = (token: string, method: Method, url: string, status: number, payload?: Json) =>
+    ok(send(method, token, url, payload), status);
 
   /** A shop with a connected store, a $10-off reward and a member with points and a Shopify id. */
   async function setUp(options: { enable?: boolean; reward?: Json } = {}) {
@@ -201,7 +193,7 @@ describeEachDialect("Shopify discount codes", (dialect) => {
     const redemption = await redeem(shop, member.id, reward.id);
     expect(redemption.shopify_discount).toBeNull();
     expect(seen).toHaveLength(0);
-    const refused = await call(shop.secretKey, "PUT", "/v1/integrations/shopify/discount-codes", { enabled: true });
+    const refused = await send("PUT", shop.secretKey, "/v1/integrations/shopify/discount-codes", { enabled: true });
     expect(refused.statusCode).toBe(422);
     expect(refused.headers["content-type"]).toContain("application/problem+json");
     expect(refused.json().errors).toEqual([
@@ -224,10 +216,10 @@ describeEachDialect("Shopify discount codes", (dialect) => {
   it("answers 404 for a shop without a Shopify store, and never shows another shop's settings", async () => {
     const { shop } = await setUp();
     const other = await createShop(t());
-    const missing = await call(other.secretKey, "GET", "/v1/integrations/shopify/discount-codes");
+    const missing = await send("GET", other.secretKey, "/v1/integrations/shopify/discount-codes");
     expect(missing.statusCode).toBe(404);
     expect(missing.json().code).toBe("integration_not_found");
-    const put = await call(other.secretKey, "PUT", "/v1/integrations/shopify/discount-codes", {
+    const put = await send("PUT", other.secretKey, "/v1/integrations/shopify/discount-codes", {
       enabled: true,
       admin_access_token: "shpat_other",
     });

@@ -8,10 +8,7 @@ import {
   type TestShop,
   useTestApp,
 } from "../../../test/support/app.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read response bodies field by field; expect() checks them.
-type Json = Record<string, any>;
-type Method = "GET" | "POST" | "PUT" | "DELETE";
+import { apiCalls, type Json } from "../../../test/support/http.js";
 
 const minute = 60 * 1000;
 const day = 24 * 60 * minute;
@@ -31,34 +28,7 @@ function fiveOff(extra: Json = {}): Json {
 }
 
 function harness(t: () => TestApp) {
-  function send(
-    method: Method,
-    key: string,
-    url: string,
-    payload?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<LightMyRequestResponse> {
-    return t().app.inject({
-      method,
-      url,
-      headers: { ...bearer(key), ...headers },
-      ...(payload === undefined ? {} : { payload: payload as object }),
-    });
-  }
-  async function ok(response: Promise<LightMyRequestResponse>, status: number): Promise<Json> {
-    const done = await response;
-    expect(done.statusCode, done.body).toBe(status);
-    return done.json() as Json;
-  }
-  async function problem(response: Promise<LightMyRequestResponse>, status: number, code: string): Promise<Json> {
-    const done = await response;
-    expect(done.statusCode, done.body).toBe(status);
-    expect(done.headers["content-type"]).toMatch(/^application\/problem\+json/);
-    const body = done.json() as Json;
-    expect(body).toMatchObject({ type: `urn:laurel:problem:${code}`, status, code });
-    expect(typeof body.detail).toBe("string");
-    return body;
-  }
+  const { send, ok, problem } = apiCalls(t);
   /** A 400 validation_failed; its pointers, sorted, each once (a union reports one per branch). */
   async function invalid(response: Promise<LightMyRequestResponse>): Promise<string[]> {
     const body = await problem(response, 400, "validation_failed");

@@ -1,18 +1,8 @@
 import type { LightMyRequestResponse } from "fastify";
 import { beforeEach, expect, it } from "vitest";
-import {
-  bearer,
-  createShop,
-  describeEachDialect,
-  type TestApp,
-  type TestShop,
-  useTestApp,
-} from "../../../test/support/app.js";
+import { createShop, describeEachDialect, type TestApp, type TestShop, useTestApp } from "../../../test/support/app.js";
+import { apiCalls, type Json, type Method } from "../../../test/support/http.js";
 import { verifyLedger } from "../ledger/index.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read response bodies field by field; expect() checks them.
-type Json = Record<string, any>;
-type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 const second = 1000;
 const minute = 60 * second;
@@ -21,33 +11,7 @@ const start = "2026-03-01T12:00:00.000Z";
 const cart = (total: number, currency = "USD") => ({ total, currency });
 
 function harness(t: () => TestApp) {
-  function send(
-    method: Method,
-    key: string,
-    url: string,
-    payload?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<LightMyRequestResponse> {
-    return t().app.inject({
-      method,
-      url,
-      headers: { ...bearer(key), ...headers },
-      ...(payload === undefined ? {} : { payload: payload as object }),
-    });
-  }
-  async function ok(response: Promise<LightMyRequestResponse>, status = 200): Promise<Json> {
-    const done = await response;
-    expect(done.statusCode, done.body).toBe(status);
-    return done.json() as Json;
-  }
-  async function problem(response: Promise<LightMyRequestResponse>, status: number, code: string): Promise<Json> {
-    const done = await response;
-    expect(done.statusCode, done.body).toBe(status);
-    expect(done.headers["content-type"]).toMatch(/^application\/problem\+json/);
-    const body = done.json() as Json;
-    expect(body).toMatchObject({ type: `urn:laurel:problem:${code}`, status, code });
-    return body;
-  }
+  const { send, ok, problem } = apiCalls(t);
   /** A 422 invalid_field_value naming exactly these pointers. */
   async function invalidField(response: Promise<LightMyRequestResponse>, pointers: string[]): Promise<Json> {
     const body = await problem(response, 422, "invalid_field_value");

@@ -8,9 +8,7 @@ import {
   type TestShop,
   useTestApp,
 } from "../../../test/support/app.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read response bodies field by field; expect() checks them.
-type Json = Record<string, any>;
+import { apiCalls, type Json } from "../../../test/support/http.js";
 
 const minute = 60 * 1000;
 const day = 24 * 60 * minute;
@@ -21,24 +19,12 @@ const kwd = (amount: number) => ({ amount, currency: "KWD" });
 const cart = (total: number, currency = "USD") => ({ total, currency });
 
 function harness(t: () => TestApp) {
+  const { ok, problem } = apiCalls(t);
   function post(key: string, url: string, payload: unknown): Promise<LightMyRequestResponse> {
     return t().app.inject({ method: "POST", url, headers: bearer(key), payload: payload as object });
   }
   function get(key: string, url: string): Promise<LightMyRequestResponse> {
     return t().app.inject({ method: "GET", url, headers: bearer(key) });
-  }
-  async function ok(response: Promise<LightMyRequestResponse>, status = 200): Promise<Json> {
-    const done = await response;
-    expect(done.statusCode, done.body).toBe(status);
-    return done.json() as Json;
-  }
-  async function problem(response: Promise<LightMyRequestResponse>, status: number, code: string): Promise<Json> {
-    const done = await response;
-    expect(done.statusCode, done.body).toBe(status);
-    expect(done.headers["content-type"]).toMatch(/^application\/problem\+json/);
-    const body = done.json() as Json;
-    expect(body).toMatchObject({ type: `urn:laurel:problem:${code}`, status, code });
-    return body;
   }
   const member = async (shop: TestShop) => (await ok(post(shop.secretKey, "/v1/members", {}), 201)).id as string;
   const credit = (shop: TestShop, memberId: string, amount: number) =>

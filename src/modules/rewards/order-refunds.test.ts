@@ -1,18 +1,7 @@
-import type { LightMyRequestResponse } from "fastify";
 import { beforeEach, expect, it } from "vitest";
-import {
-  bearer,
-  createShop,
-  describeEachDialect,
-  type TestApp,
-  type TestShop,
-  useTestApp,
-} from "../../../test/support/app.js";
+import { createShop, describeEachDialect, type TestApp, type TestShop, useTestApp } from "../../../test/support/app.js";
+import { apiCalls, type Json } from "../../../test/support/http.js";
 import { verifyLedger } from "../ledger/index.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read response bodies field by field; expect() checks them.
-type Json = Record<string, any>;
-type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 const minute = 60 * 1000;
 const start = "2026-03-01T12:00:00.000Z";
@@ -31,19 +20,7 @@ function fiveOff(extra: Json = {}): Json {
 }
 
 function harness(t: () => TestApp) {
-  function send(method: Method, key: string, url: string, payload?: unknown): Promise<LightMyRequestResponse> {
-    return t().app.inject({
-      method,
-      url,
-      headers: bearer(key),
-      ...(payload === undefined ? {} : { payload: payload as object }),
-    });
-  }
-  async function ok(response: Promise<LightMyRequestResponse>, status = 200): Promise<Json> {
-    const done = await response;
-    expect(done.statusCode, done.body).toBe(status);
-    return done.json() as Json;
-  }
+  const { send, ok } = apiCalls(t);
 
   const member = async (shop: TestShop) =>
     (await ok(send("POST", shop.secretKey, "/v1/members", {}), 201)).id as string;

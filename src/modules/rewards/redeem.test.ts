@@ -1,17 +1,6 @@
-import type { LightMyRequestResponse } from "fastify";
 import { expect, it } from "vitest";
-import {
-  bearer,
-  createShop,
-  describeEachDialect,
-  type TestApp,
-  type TestShop,
-  useTestApp,
-} from "../../../test/support/app.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read response bodies field by field; expect() checks them.
-type Json = Record<string, any>;
-type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+import { createShop, describeEachDialect, type TestApp, type TestShop, useTestApp } from "../../../test/support/app.js";
+import { apiCalls, type Json, type Method } from "../../../test/support/http.js";
 
 const minute = 60 * 1000;
 const day = 24 * 60 * minute;
@@ -48,33 +37,7 @@ const threeTiers = {
 };
 
 function harness(t: () => TestApp) {
-  function send(
-    method: Method,
-    key: string,
-    url: string,
-    payload?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<LightMyRequestResponse> {
-    return t().app.inject({
-      method,
-      url,
-      headers: { ...bearer(key), ...headers },
-      ...(payload === undefined ? {} : { payload: payload as object }),
-    });
-  }
-  async function ok(response: Promise<LightMyRequestResponse>, status: number): Promise<Json> {
-    const done = await response;
-    expect(done.statusCode, done.body).toBe(status);
-    return done.json() as Json;
-  }
-  async function problem(response: Promise<LightMyRequestResponse>, status: number, code: string): Promise<Json> {
-    const done = await response;
-    expect(done.statusCode, done.body).toBe(status);
-    expect(done.headers["content-type"]).toMatch(/^application\/problem\+json/);
-    const body = done.json() as Json;
-    expect(body).toMatchObject({ type: `urn:laurel:problem:${code}`, status, code });
-    return body;
-  }
+  const { send, ok, problem } = apiCalls(t);
   const member = async (shop: TestShop, body: Json = {}) =>
     (await ok(send("POST", shop.secretKey, "/v1/members", body), 201)).id as string;
   const credit = (shop: TestShop, memberId: string, amount: number) =>

@@ -1,18 +1,14 @@
 import { expect, it } from "vitest";
-import { bearer, createShop, describeEachDialect, type TestShop, useTestApp } from "../../../test/support/app.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read response bodies field by field; expect() checks them.
-type Json = Record<string, any>;
+import { createShop, describeEachDialect, type TestShop, useTestApp } from "../../../test/support/app.js";
+import { apiCalls, type Json, type Method } from "../../../test/support/http.js";
 
 describeEachDialect("store credit", (dialect) => {
   const t = useTestApp(dialect);
   let members = 0;
 
-  async function json(token: string, method: "GET" | "POST", url: string, status: number, payload?: Json) {
-    const response = await t().app.inject({ method, url, headers: bearer(token), ...(payload ? { payload } : {}) });
-    expect(response.statusCode, response.body).toBe(status);
-    return response.json() as Json;
-  }
+  const { send, ok, problem } = apiCalls(t);
+  const json = (token: string, method: Method, url: string, status: number, payload?: Json) =>
+    ok(send(method, token, url, payload), status);
 
   /** A member who turned 1,500 points into $15.00 of store credit ("100 points = $1"). */
   async function memberWithCredit(): Promise<{ shop: TestShop; memberId: string; redemption: Json }> {
@@ -70,23 +66,18 @@ describeEachDialect("store credit", (dialect) => {
     expect(again).toMatchObject({ replayed: true, balance: { amount: 300, currency: "USD" } });
     expect(again.entry.id).toBe(spent.entry.id);
 
-    const conflict = await t().app.inject({
-      method: "POST",
-      url,
-      headers: bearer(shop.secretKey),
-      payload: { ...body, amount: { amount: 100, currency: "USD" } },
-    });
-    expect(conflict.statusCode).toBe(409);
-    expect(conflict.json().code).toBe("store_credit_conflict");
+    await problem(
+      send("POST", shop.secretKey, url, { ...body, amount: { amount: 100, currency: "USD" } }),
+      409,
+      "store_credit_conflict",
+    );
 
-    const tooMuch = await t().app.inject({
-      method: "POST",
-      url,
-      headers: bearer(shop.secretKey),
-      payload: { amount: { amount: 301, currency: "USD" }, order_id: "1002" },
-    });
-    expect(tooMuch.statusCode).toBe(422);
-    expect(tooMuch.json().errors).toEqual([
+    const tooMuch = await problem(
+      send("POST", shop.secretKey, url, { amount: { amount: 301, currency: "USD" }, order_id: "1002" }),
+      422,
+      "invalid_field_value",
+    );
+    expect(tooMuch.errors).toEqual([
       { pointer: "/body/amount", message: "exceeds the member's store credit of 300 USD minor units" },
     ]);
     const credit = await json(shop.secretKey, "GET", `/v1/members/${memberId}/store-credit`, 200);
@@ -98,11 +89,9 @@ describeEachDialect("store credit", (dialect) => {
     const { shop, memberId } = await memberWithCredit();
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, index) =>
-        t().app.inject({
-          method: "POST",
-          url: `/v1/members/${memberId}/store-credit/spend`,
-          headers: bearer(shop.secretKey),
-          payload: { amount: { amount: 400, currency: "USD" }, order_id: `order-${index}` },
+        send("POST", shop.secretKey, `/v1/members/${memberId}/store-credit/spend`, {
+          amount: { amount: 400, currency: "USD" },
+          order_id: `order-${index}`,
         }),
       ),
     );
@@ -123,22 +112,14 @@ describeEachDialect("store credit", (dialect) => {
       { amount: { amount: 100, currency: "USD" } },
       { amount: 100, order_id: "1" },
     ]) {
-      const response = await t().app.inject({ method: "POST", url, headers: bearer(shop.secretKey), payload });
-      expect(response.statusCode, JSON.stringify(payload)).toBe(400);
-      expect(response.headers["content-type"]).toContain("application/problem+json");
+      await problem(send("POST", shop.secretKey, url, payload), 400, "validation_failed");
     }
     for (const [method, path] of [
       ["GET", `/v1/members/${memberId}/store-credit`],
       ["POST", url],
     ] as const) {
-      const response = await t().app.inject({
-        method,
-        url: path,
-        headers: bearer(other.secretKey),
-        ...(method === "POST" ? { payload: { amount: { amount: 100, currency: "USD" }, order_id: "x" } } : {}),
-      });
-      expect(response.statusCode).toBe(404);
-      expect(response.json().code).toBe("member_not_found");
+      const payload = method === "POST" ? { amount: { amount: 100, currency: "USD" }, order_id: "x" } : undefined;
+      await problem(send(method, other.secretKey, path, payload), 404, "member_not_found");
     }
     const credit = await json(shop.secretKey, "GET", `/v1/members/${memberId}/store-credit`, 200);
     expect(credit.balances).toEqual([{ amount: 1500, currency: "USD" }]);
