@@ -1,5 +1,8 @@
 import type { Kysely } from "kysely";
+import { getMember } from "../../modules/members/index.js";
 import type { IssuedReward } from "../../modules/rewards/codes.js";
+import { getRedemption } from "../../modules/rewards/index.js";
+import { getShop } from "../../modules/shops/index.js";
 import type { Config } from "../../platform/config.js";
 import type { DatabaseHandle } from "../../platform/db/database.js";
 import type { Database } from "../../platform/db/schema.js";
@@ -217,44 +220,23 @@ interface DiscountSubject {
   token: string;
 }
 
+/** What the discount is made from, read through the modules that own it; null when the connection or token is gone. */
 async function subjectOf(database: DatabaseHandle, row: PlatformDiscountsTable): Promise<DiscountSubject | null> {
-  const found = await database.db
-    .selectFrom("redemptions")
-    .innerJoin("shops", "shops.id", "redemptions.shop_id")
-    .innerJoin("shop_integrations", (join) =>
-      join
-        .onRef("shop_integrations.shop_id", "=", "redemptions.shop_id")
-        .on("shop_integrations.platform", "=", "shopify"),
-    )
-    .leftJoin("member_identifiers", (join) =>
-      join
-        .onRef("member_identifiers.shop_id", "=", "redemptions.shop_id")
-        .onRef("member_identifiers.member_id", "=", "redemptions.member_id")
-        .on("member_identifiers.kind", "=", "shopify"),
-    )
-    .select([
-      "redemptions.code",
-      "redemptions.reward",
-      "redemptions.created_at",
-      "redemptions.code_expires_at",
-      "shops.base_currency",
-      "shop_integrations.account",
-      "shop_integrations.admin_access_token",
-      "member_identifiers.value as shopify_customer",
-    ])
-    .where("redemptions.shop_id", "=", row.shop_id)
-    .where("redemptions.id", "=", row.redemption_id)
-    .executeTakeFirst();
-  if (!found || found.code === null || found.admin_access_token === null) return null;
+  const db = database.db;
+  const connection = await findConnection(db, row.shop_id);
+  if (!connection || connection.admin_access_token === null) return null;
+  const redemption = await getRedemption(db, row.shop_id, row.redemption_id);
+  if (redemption.code === null) return null;
+  const member = await getMember(db, row.shop_id, redemption.member_id);
   return {
-    code: found.code,
-    issued: JSON.parse(found.reward) as IssuedReward,
-    created_at: found.created_at,
-    code_expires_at: found.code_expires_at,
-    customerId: found.shopify_customer ?? null,
-    currency: found.base_currency,
-    account: found.account,
-    token: found.admin_access_token,
+    code: redemption.code,
+    issued: JSON.parse(redemption.reward) as IssuedReward,
+    created_at: redemption.created_at,
+    code_expires_at: redemption.code_expires_at,
+    customerId: member.identifiers.find((identifier) => identifier.kind === "shopify")?.value ?? null,
+    currency: (await getShop(db, row.shop_id)).baseCurrency,
+    account: connection.account,
+    token: connection.admin_access_token,
   };
 }
 

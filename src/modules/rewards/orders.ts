@@ -171,19 +171,3 @@ export async function rewardsOnOrderUndone(trx: Tx, order: UndoneOrder, now: Dat
   }
   return notes;
 }
-
-/** What the refund policy did with a redemption's points, if its order was undone. */
-export async function orderOutcomeOf(
-  trx: Tx,
-  shopId: string,
-  subjectType: OrderRewardOutcomesTable["subject_type"],
-  subjectId: string,
-): Promise<OrderRewardOutcomesTable | undefined> {
-  return trx
-    .selectFrom("order_reward_outcomes")
-    .selectAll()
-    .where("shop_id", "=", shopId)
-    .where("subject_type", "=", subjectType)
-    .where("subject_id", "=", subjectId)
-    .executeTakeFirst();
-}
