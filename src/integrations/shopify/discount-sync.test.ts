@@ -148,6 +148,27 @@ describeEachDialect("Shopify discount codes", (dialect) => {
     expect(read.shopify_discount).toMatchObject({ status: "created", attempts: 2, last_error: null });
   });
 
+  it("fails a queued discount whose store was disconnected, and the sweep goes on", async () => {
+    const { shop, reward, member } = await setUp();
+    failNext.push(503);
+    const redemption = await redeem(shop, member.id, reward.id);
+    expect(redemption.shopify_discount).toMatchObject({ status: "pending", attempts: 1 });
+    const gone = await send("DELETE", shop.secretKey, "/v1/integrations/shopify");
+    expect(gone.statusCode).toBe(204);
+    t().clock.advance(60 * 1000);
+    const report = await runSweeps(t().database, t().clock.now(), settings);
+    expect(report.discountsRetried).toBeGreaterThanOrEqual(1);
+    const read = await json(shop.secretKey, "GET", `/v1/redemptions/${redemption.id}`, 200);
+    expect(read.shopify_discount).toMatchObject({
+      status: "failed",
+      attempts: 2,
+      last_error: "the redemption or the Shopify connection is gone",
+      next_attempt_at: null,
+    });
+    // Only the first, failed attempt reached Shopify.
+    expect(seen).toHaveLength(1);
+  });
+
   it("marks a refusal from Shopify failed without retrying it", async () => {
     const { shop, reward, member } = await setUp();
     failNext.push(422);

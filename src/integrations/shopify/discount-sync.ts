@@ -274,12 +274,16 @@ async function attempt(
 ): Promise<void> {
   if (!(await claim(database, row, now))) return;
   const attempts = row.attempts + 1;
-  const subject = await subjectOf(database, row);
+  // A row whose redemption, member or connection is gone fails for good instead of stopping the sweep.
+  const subject = await subjectOf(database, row).catch((error: unknown) => {
+    if (error instanceof AppError) return null;
+    throw error;
+  });
   if (subject === null) {
     await record(
       database,
       row,
-      { status: "failed", last_error: "the Shopify connection or its token is gone", next_attempt_at: null },
+      { status: "failed", last_error: "the redemption or the Shopify connection is gone", next_attempt_at: null },
       now,
     );
     return;
